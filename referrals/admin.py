@@ -1,0 +1,297 @@
+"""Admin: connections, API keys, the AI-platform allow-list, and the pushed data."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.html import format_html
+
+from . import services
+from .models import (
+    SCOPES,
+    AIPlatform,
+    AIPlatformEntry,
+    ApiKey,
+    Brand,
+    Connection,
+    DroppedReferrer,
+    GoogleAnalyticsIntegration,
+    Organization,
+    PushLog,
+    ReferralRow,
+    SitemapPage,
+)
+from .normalization import InvalidWebsite, website_canonical
+
+
+class WebsiteForm(forms.ModelForm):
+    """Stores websites in the canonical form the API uses, so the uniqueness rules line up."""
+
+    def clean_website(self) -> str:
+        try:
+            return website_canonical(self.cleaned_data["website"])
+        except InvalidWebsite as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+
+class BrandInline(admin.TabularInline):
+    model = Brand
+    extra = 0
+    fields = ["id", "name", "created_at"]
+    readonly_fields = ["id", "created_at"]
+    show_change_link = True
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "created_at"]
+    search_fields = ["name"]
+    filter_horizontal = ["members"]
+    inlines = [BrandInline]
+
+
+@admin.register(Brand)
+class BrandAdmin(admin.ModelAdmin):
+    list_display = ["id", "name", "organization", "created_at"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "organization__name", "=id"]
+    list_filter = ["organization"]
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=[(s, s) for s in SCOPES], widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["organization", "name", "scopes", "revoked"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
+    list_display = [
+        "name",
+        "organization",
+        "prefix",
+        "scope_list",
+        "created_at",
+        "last_used_at",
+        "revoked",
+    ]
+    list_filter = ["revoked", "organization"]
+    list_select_related = ["organization"]
+    search_fields = ["name", "prefix", "organization__name"]
+    readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
+    actions = ["revoke"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: ApiKey) -> str:
+        return ", ".join(obj.scopes)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if obj.revoked and not obj.revoked_at:
+                obj.revoked_at = timezone.now()
+            super().save_model(request, obj, form, change)
+            return
+        token = services.api_key_issue(api_key=obj)
+        # Shown once; only its hash is stored.
+        messages.warning(
+            request,
+            format_html(
+                "New API token (copy it now, it will not be shown again): <code>{}</code>", token
+            ),
+        )
+
+    @admin.action(description="Revoke selected API keys")
+    def revoke(self, request, queryset):
+        for api_key in queryset.filter(revoked=False):
+            services.api_key_revoke(api_key=api_key)
+        self.message_user(request, "Revoked.")
+
+
+class AIPlatformEntryInline(admin.TabularInline):
+    model = AIPlatformEntry
+    extra = 1
+    fields = ["kind", "value"]
+
+
+@admin.register(AIPlatform)
+class AIPlatformAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "active", "entry_list", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "slug", "entries__value"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [AIPlatformEntryInline]
+
+    @admin.display(description="entries")
+    def entry_list(self, obj: AIPlatform) -> str:
+        return ", ".join(e.value for e in obj.entries.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("entries")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Stored rows point at platforms: deactivate one and run renormalize_referrers instead.
+        return False
+
+
+@admin.register(AIPlatformEntry)
+class AIPlatformEntryAdmin(admin.ModelAdmin):
+    list_display = ["value", "kind", "platform", "updated_at"]
+    list_filter = ["kind", "platform"]
+    list_select_related = ["platform"]
+    search_fields = ["value", "platform__name"]
+
+
+class PushLogInline(admin.TabularInline):
+    model = PushLog
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = [
+        "created_at",
+        "status_code",
+        "received",
+        "accepted",
+        "rejected",
+        "dry_run",
+        "duration_ms",
+        "batch_id",
+        "request_id",
+        "error",
+    ]
+    readonly_fields = fields
+    ordering = ["-created_at"]
+    verbose_name_plural = "Recent pushes"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        recent = queryset.order_by("-created_at").values_list("pk", flat=True)[:20]
+        return queryset.filter(pk__in=list(recent))
+
+
+class DroppedReferrerInline(admin.TabularInline):
+    model = DroppedReferrer
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["raw_referrer_value", "count", "first_seen_at", "last_seen_at"]
+    readonly_fields = fields
+    verbose_name_plural = "Top dropped referrers (matched no AI platform)"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        top = queryset.order_by("-count").values_list("pk", flat=True)[:20]
+        return queryset.filter(pk__in=list(top))
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "brand",
+        "website",
+        "provider",
+        "status",
+        "created_at",
+        "last_pushed_at",
+        "has_error",
+    ]
+    list_filter = ["status", "provider"]
+    list_select_related = ["brand"]
+    search_fields = ["=id", "website", "brand__name"]
+    form = WebsiteForm
+    raw_id_fields = ["brand"]
+    readonly_fields = ["id", "created_at", "disabled_at", "last_pushed_at", "last_push_error"]
+    actions = ["disable"]
+    inlines = [PushLogInline, DroppedReferrerInline]
+
+    @admin.display(boolean=True, description="error")
+    def has_error(self, obj: Connection) -> bool:
+        return bool(obj.last_push_error)
+
+    @admin.action(description="Disable selected connections")
+    def disable(self, request, queryset):
+        for connection in queryset.filter(status=Connection.STATUS_ACTIVE):
+            services.connection_disable(connection=connection)
+        self.message_user(request, "Disabled; their rows are kept but no longer read.")
+
+
+@admin.register(GoogleAnalyticsIntegration)
+class GoogleAnalyticsIntegrationAdmin(admin.ModelAdmin):
+    form = WebsiteForm
+    list_display = ["website", "brand", "active", "created_at"]
+    list_filter = ["active"]
+    list_select_related = ["brand"]
+    search_fields = ["website", "brand__name"]
+    raw_id_fields = ["brand"]
+
+
+@admin.register(SitemapPage)
+class SitemapPageAdmin(admin.ModelAdmin):
+    list_display = ["id", "url", "depth", "website", "brand", "created_at"]
+    list_select_related = ["brand"]
+    list_filter = ["depth"]
+    search_fields = ["url", "=website"]
+    raw_id_fields = ["brand"]
+    readonly_fields = ["page_key"]
+    show_full_result_count = False
+
+
+@admin.register(ReferralRow)
+class ReferralRowAdmin(admin.ModelAdmin):
+    """Stays fast at millions of rows: no full counts, no dropdowns over big tables."""
+
+    list_display = [
+        "date",
+        "raw_referrer_value",
+        "platform",
+        "raw_page_value",
+        "sessions",
+        "pageviews",
+        "transactions",
+        "purchase_revenue",
+        "connection",
+        "batch_id",
+    ]
+    list_filter = ["platform"]
+    list_select_related = ["platform"]
+    search_fields = ["=raw_referrer_value", "=batch_id", "=connection__id"]
+    raw_id_fields = ["connection", "brand", "page"]
+    date_hierarchy = "date"
+    show_full_result_count = False
+    list_per_page = 50
+
+
+@admin.register(PushLog)
+class PushLogAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "connection",
+        "status_code",
+        "received",
+        "accepted",
+        "rejected",
+        "dry_run",
+        "duration_ms",
+        "batch_id",
+        "request_id",
+    ]
+    list_filter = ["status_code", "dry_run"]
+    search_fields = ["=batch_id", "=request_id", "=connection__id"]
+    raw_id_fields = ["connection", "api_key"]
+    show_full_result_count = False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DroppedReferrer)
+class DroppedReferrerAdmin(admin.ModelAdmin):
+    list_display = ["raw_referrer_value", "count", "connection", "first_seen_at", "last_seen_at"]
+    search_fields = ["raw_referrer_value", "=connection__id"]
+    raw_id_fields = ["connection"]
+    ordering = ["-count"]
+    show_full_result_count = False

@@ -1,0 +1,105 @@
+"""Connections API: thin views over services and selectors."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from .. import services
+from ..normalization import InvalidWebsite
+from .filters import ConnectionFilter
+from .permissions import HasConfigureScope, HasQueryScope
+from .scoping import BrandScopedMixin, connection_for_brand
+from .serializers import (
+    ConnectionListSerializer,
+    ConnectionRegisterSerializer,
+    ConnectionSerializer,
+    ErrorSerializer,
+)
+
+BRAND_ID_PARAM = OpenApiParameter("brand_id", int, OpenApiParameter.PATH)
+CONNECTION_ID_PARAM = OpenApiParameter("connection_id", str, OpenApiParameter.PATH)
+
+
+def error_responses(*codes: int) -> dict:
+    described = {
+        400: "Invalid request",
+        401: "Missing, invalid or revoked token",
+        403: "The token lacks the scope",
+        404: "Unknown brand or connection (or another organization's)",
+        409: "An active connection or GA integration exists for the website",
+        410: "The connection is disabled",
+        413: "Body too large or too many events",
+        415: "Unsupported content type",
+        429: "Rate limit exceeded; see Retry-After",
+        503: "Database unavailable; retry after Retry-After",
+    }
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
+
+
+COMMON_ERRORS = (401, 403, 404, 429, 503)
+
+
+class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
+    """Register, list, read and disable the push connections of a brand."""
+
+    lookup_field = "connection_id"
+    lookup_value_regex = "[^/]+"
+
+    def get_permissions(self):
+        if self.action in ("create", "destroy"):
+            return [HasConfigureScope()]
+        return [HasQueryScope()]
+
+    @extend_schema(
+        parameters=[BRAND_ID_PARAM],
+        request=ConnectionRegisterSerializer,
+        responses={201: ConnectionSerializer, **error_responses(400, 409, *COMMON_ERRORS)},
+    )
+    def create(self, request, brand_id: str):
+        brand = self.get_brand()
+        body = ConnectionRegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            connection = services.connection_register(brand=brand, **body.validated_data)
+        except (InvalidWebsite, services.InvalidProvider) as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        except services.ConnectionConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            BRAND_ID_PARAM,
+            OpenApiParameter("status", str, enum=["active", "disabled"]),
+            OpenApiParameter("website", str),
+            OpenApiParameter("provider", str, enum=["adobe_analytics"]),
+        ],
+        responses={200: ConnectionListSerializer, **error_responses(400, *COMMON_ERRORS)},
+    )
+    def list(self, request, brand_id: str):
+        brand = self.get_brand()
+        filterset = ConnectionFilter(request.query_params, queryset=brand.connections.all())
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        items = ConnectionSerializer(filterset.qs.order_by("-created_at", "id"), many=True).data
+        return Response({"items": items})
+
+    @extend_schema(
+        parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
+        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+    )
+    def retrieve(self, request, brand_id: str, connection_id: str):
+        connection = connection_for_brand(self.get_brand(), connection_id)
+        return Response(ConnectionSerializer(connection).data)
+
+    @extend_schema(
+        parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
+        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+    )
+    def destroy(self, request, brand_id: str, connection_id: str):
+        connection = connection_for_brand(self.get_brand(), connection_id)
+        with transaction.atomic():
+            connection = services.connection_disable(connection=connection)
+        return Response(ConnectionSerializer(connection).data)

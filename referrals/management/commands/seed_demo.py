@@ -1,0 +1,53 @@
+"""seed_demo: a demo organization, brand, connection, admin user and API key for the run command."""
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from referrals.models import Brand, Connection, Organization
+from referrals.services import api_key_create, connection_register
+
+DEMO_ORG = "Demo Org"
+DEMO_BRAND = "Demo Brand"
+DEMO_WEBSITE = "example.com"
+
+
+class Command(BaseCommand):
+    help = "Create (once) a demo organization, brand, connection and admin; print a new API key."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", default="demo", help="Password of the demo admin.")
+
+    def handle(self, *args, password: str, **options):
+        organization, _ = Organization.objects.get_or_create(name=DEMO_ORG)
+        brand, _ = Brand.objects.get_or_create(organization=organization, name=DEMO_BRAND)
+        connection = Connection.objects.filter(
+            brand=brand, website=DEMO_WEBSITE, status=Connection.STATUS_ACTIVE
+        ).first() or connection_register(
+            brand=brand, website=DEMO_WEBSITE, provider="adobe_analytics"
+        )
+        User = get_user_model()
+        admin = User.objects.filter(username="admin").first()
+        if admin is None:
+            admin = User.objects.create_superuser("admin", "admin@example.com", password)
+        organization.members.add(admin)
+        token = api_key_create(
+            organization=organization, name="demo", scopes=["configure", "query"]
+        ).token
+        base = "http://127.0.0.1:8000"
+        url = f"{base}/v1/{brand.pk}/ai-referrals/connections/{connection.pk}/events"
+        self.stdout.write(
+            f"Organization:  {organization.name}\n"
+            f"Brand:         {brand.name} (brand_id {brand.pk})\n"
+            f"Connection:    {connection.pk} ({connection.website})\n"
+            f"Admin login:   admin / {password}  ->  {base}/admin/  and  {base}/dashboard/\n"
+            f"API key:       {token}\n\n"
+            "Push two rows:\n"
+            f"  curl -sS -X POST {url} \\\n"
+            f"    -H 'Authorization: Bearer {token}' -H 'Content-Type: application/x-ndjson' \\\n"
+            "    --data-binary $'"
+            '{"date":"2026-05-20","raw_referrer_value":"chatgpt.com",'
+            '"raw_page_value":"/blog/launch","sessions":12,"pageviews":20}\\n'
+            '{"date":"2026-05-20","raw_referrer_value":"https://www.perplexity.ai/search?q=x",'
+            '"raw_page_value":"/","sessions":3}'
+            "'\n"
+        )

@@ -1,0 +1,313 @@
+"""Entities of the AI Referrals service and the invariants the database enforces."""
+
+import hashlib
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from ulid import ULID
+
+SCOPE_CONFIGURE = "configure"
+SCOPE_QUERY = "query"
+SCOPES = (SCOPE_CONFIGURE, SCOPE_QUERY)
+
+PROVIDER_ADOBE_ANALYTICS = "adobe_analytics"
+PROVIDERS = {PROVIDER_ADOBE_ANALYTICS: "Adobe Analytics"}
+
+NON_NEGATIVE_METRICS = ("pageviews", "sessions", "transactions", "purchase_revenue")
+
+
+def new_ulid() -> str:
+    return str(ULID())
+
+
+def page_key(raw_page_value: str) -> str:
+    """Fixed-size key for a page value: 2,048 characters do not fit a btree index entry."""
+    return hashlib.sha256(raw_page_value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, related_name="organizations", blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Brand(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="brands")
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="brand_name_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk})"
+
+
+class ApiKey(models.Model):
+    """A Bearer token of an organization; only its SHA-256 and a short prefix are stored."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
+    name = models.CharField(max_length=100)
+    scopes = models.JSONField(default=list, help_text="Any of: configure, query.")
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    token_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = "API key"
+        ordering = ["organization__name", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def has_scope(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class AIPlatform(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=100, unique=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "AI platform"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AIPlatformEntry(models.Model):
+    """A hostname (optionally with a path, `bing.com/chat`) or a bare alias of a platform."""
+
+    KIND_HOST = "host"
+    KIND_ALIAS = "alias"
+    KIND_CHOICES = [(KIND_HOST, "hostname or host/path"), (KIND_ALIAS, "alias (utm_source token)")]
+
+    platform = models.ForeignKey(AIPlatform, on_delete=models.CASCADE, related_name="entries")
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES, default=KIND_HOST)
+    value = models.CharField(max_length=255, unique=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "AI platform entry"
+        verbose_name_plural = "AI platform entries"
+        ordering = ["platform__name", "kind", "value"]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Connection(models.Model):
+    STATUS_ACTIVE = "active"
+    STATUS_DISABLED = "disabled"
+    STATUS_CHOICES = [(STATUS_ACTIVE, "active"), (STATUS_DISABLED, "disabled")]
+
+    id = models.CharField(primary_key=True, max_length=26, default=new_ulid, editable=False)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="connections")
+    website = models.CharField(max_length=253)
+    provider = models.CharField(max_length=50, choices=list(PROVIDERS.items()))
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=STATUS_ACTIVE)
+    created_at = models.DateTimeField(auto_now_add=True)
+    disabled_at = models.DateTimeField(null=True, blank=True)
+    last_pushed_at = models.DateTimeField(null=True, blank=True)
+    last_push_error = models.TextField(null=True, blank=True)  # noqa: DJ001 (API shows null)
+
+    class Meta:
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "website"],
+                condition=Q(status="active"),
+                name="one_active_connection_per_brand_website",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "disabled"]), name="connection_status_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["brand", "status", "website"])]
+
+    def __str__(self) -> str:
+        return f"{self.website} [{self.provider}, {self.status}]"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.STATUS_ACTIVE
+
+
+class GoogleAnalyticsIntegration(models.Model):
+    """A live GA integration of a website; it blocks a push connection for the same website."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="ga_integrations")
+    website = models.CharField(max_length=253)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "Google Analytics integration"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "website"],
+                condition=Q(active=True),
+                name="one_active_ga_integration_per_brand_website",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"GA: {self.website}"
+
+
+class SitemapPage(models.Model):
+    """A page seen in pushed data, created by the push that first sees it."""
+
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="sitemap_pages")
+    website = models.CharField(max_length=253)
+    raw_page_value = models.CharField(max_length=2048)
+    page_key = models.CharField(max_length=64, editable=False)
+    url = models.TextField()
+    path = models.TextField(help_text="URL path, for segment-aligned prefix filters.")
+    depth = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["depth", "url"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "website", "page_key"], name="sitemap_page_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["brand", "website", "depth"])]
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class ReferralRow(models.Model):
+    """One stored daily row; the upsert key is (connection, date, referrer, page)."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
+    # Denormalized from the connection for tenant scoping and sharding.
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    date = models.DateField()
+    raw_referrer_value = models.CharField(max_length=512)
+    raw_page_value = models.CharField(max_length=2048)
+    # The page stands for raw_page_value in the unique key (a connection has one website).
+    page = models.ForeignKey(
+        SitemapPage, on_delete=models.CASCADE, related_name="rows", db_index=False
+    )
+    # Null once the allow-list no longer matches the referrer (renormalize_referrers);
+    # platforms are deactivated, never deleted, so PROTECT is only a backstop.
+    platform = models.ForeignKey(
+        AIPlatform,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
+    pageviews = models.BigIntegerField(null=True, blank=True)
+    sessions = models.BigIntegerField(null=True, blank=True)
+    transactions = models.BigIntegerField(null=True, blank=True)
+    purchase_revenue = models.DecimalField(max_digits=17, decimal_places=4, null=True, blank=True)
+    batch_id = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 (null is data)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "date", "page", "raw_referrer_value"],
+                name="referral_row_upsert_key",
+            ),
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{m}__gte": 0}) | Q(**{f"{m}__isnull": True}),
+                    name=f"referral_row_{m}_non_negative",
+                )
+                for m in NON_NEGATIVE_METRICS
+            ],
+        ]
+        # The unique key serves reads by (connection, date range); this one serves a page's series.
+        indexes = [models.Index(fields=["page", "date"], name="referral_row_page_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.raw_referrer_value} {self.raw_page_value}"
+
+
+class PushLog(models.Model):
+    """One line per push, successful or not, for the admin and the dashboard's health panel."""
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="push_logs")
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    request_id = models.CharField(max_length=128, blank=True)
+    batch_id = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 (null is data)
+    status_code = models.PositiveSmallIntegerField()
+    received = models.PositiveIntegerField(default=0)
+    accepted = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    dry_run = models.BooleanField(default=False)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["connection", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"push {self.status_code} ({self.accepted}/{self.received})"
+
+
+class DroppedReferrer(models.Model):
+    """How often a raw referrer that matched no AI platform was dropped, per connection."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="dropped_referrers"
+    )
+    raw_referrer_value = models.CharField(max_length=512)
+    count = models.BigIntegerField(default=0)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-count"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "raw_referrer_value"], name="dropped_referrer_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.raw_referrer_value} ×{self.count}"
+
+
+class RateLimitCounter(models.Model):
+    """Fixed-window request counter per API key, shared by every worker through the database."""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    window_start = models.BigIntegerField()
+    count = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"

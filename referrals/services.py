@@ -1,0 +1,122 @@
+"""Writes other than the push pipeline: API keys, brands and connections."""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .models import (
+    PROVIDERS,
+    SCOPES,
+    ApiKey,
+    Brand,
+    Connection,
+    GoogleAnalyticsIntegration,
+    Organization,
+)
+from .normalization import website_canonical
+
+TOKEN_PREFIX = "air_"
+UNKNOWN_PROVIDER = "Unknown provider {provider!r}; supported: {supported}."
+ACTIVE_CONNECTION_EXISTS = (
+    "An active connection already exists for website {website!r} (connection {id}); "
+    "disable it before registering a new one."
+)
+GA_INTEGRATION_EXISTS = (
+    "Website {website!r} has an active Google Analytics integration; "
+    "a push connection cannot be registered for it."
+)
+
+
+class ConnectionConflict(Exception):
+    """Registering would break the one-active-connection rule or collide with GA."""
+
+
+class InvalidProvider(ValueError):
+    pass
+
+
+def token_hash(token: str) -> str:
+    # Tokens carry 256 bits of randomness, so a fast hash is enough (no KDF needed).
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_prefix(token: str) -> str:
+    return token[: len(TOKEN_PREFIX) + 8]
+
+
+@dataclass(frozen=True)
+class NewApiKey:
+    api_key: ApiKey
+    token: str
+
+
+def api_key_create(*, organization: Organization, name: str, scopes: list[str]) -> NewApiKey:
+    """Create a key and return its token, which is never stored nor shown again."""
+    api_key = ApiKey(organization=organization, name=name, scopes=scopes)
+    return NewApiKey(api_key=api_key, token=api_key_issue(api_key=api_key))
+
+
+def api_key_issue(*, api_key: ApiKey) -> str:
+    """Give an unsaved key a fresh token, save it, and return the token (the admin uses this)."""
+    unknown = sorted(set(api_key.scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"Unknown scope(s): {', '.join(unknown)}; allowed: {', '.join(SCOPES)}.")
+    while True:
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        if not ApiKey.objects.filter(prefix=token_prefix(token)).exists():
+            break
+    api_key.scopes = [s for s in SCOPES if s in api_key.scopes]
+    api_key.prefix = token_prefix(token)
+    api_key.token_hash = token_hash(token)
+    api_key.save()
+    return token
+
+
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    if not api_key.revoked:
+        api_key.revoked = True
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked", "revoked_at"])
+    return api_key
+
+
+def brand_create(*, org_name: str, name: str, brand_id: int | None = None) -> Brand:
+    organization, _ = Organization.objects.get_or_create(name=org_name)
+    return Brand.objects.create(id=brand_id, organization=organization, name=name)
+
+
+def connection_register(*, brand: Brand, website: str, provider: str) -> Connection:
+    """Register a push connection; the database has the last word on the active-one rule."""
+    website = website_canonical(website)
+    if provider not in PROVIDERS:
+        raise InvalidProvider(
+            UNKNOWN_PROVIDER.format(provider=provider, supported=", ".join(sorted(PROVIDERS)))
+        )
+    if GoogleAnalyticsIntegration.objects.filter(
+        brand=brand, website=website, active=True
+    ).exists():
+        raise ConnectionConflict(GA_INTEGRATION_EXISTS.format(website=website))
+    try:
+        with transaction.atomic():
+            return Connection.objects.create(brand=brand, website=website, provider=provider)
+    except IntegrityError:
+        existing = Connection.objects.filter(
+            brand=brand, website=website, status=Connection.STATUS_ACTIVE
+        ).first()
+        raise ConnectionConflict(
+            ACTIVE_CONNECTION_EXISTS.format(website=website, id=existing.pk if existing else "?")
+        ) from None
+
+
+def connection_disable(*, connection: Connection) -> Connection:
+    """Soft-disable (idempotent); waits for a push holding the row, so it never lands half."""
+    with transaction.atomic():
+        locked = Connection.objects.select_for_update().get(pk=connection.pk)
+        if locked.status != Connection.STATUS_DISABLED:
+            locked.status = Connection.STATUS_DISABLED
+            locked.disabled_at = timezone.now()
+            locked.save(update_fields=["status", "disabled_at"])
+    return locked

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The README's run command: set up, migrate, seed a demo, serve on 127.0.0.1:8000 (SQLite default).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+.venv/bin/python manage.py migrate --noinput -v0
+.venv/bin/python manage.py collectstatic --noinput -v0
+.venv/bin/python manage.py seed_demo
+echo "==> serving on http://127.0.0.1:${PORT:-8000}/  (Ctrl-C stops)"
+exec .venv/bin/gunicorn project.wsgi --bind "127.0.0.1:${PORT:-8000}" --workers "${WORKERS:-2}" \
+  --access-logfile - --timeout 60

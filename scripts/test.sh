@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The README's test command: lint, migrations check, then the whole suite on SQLite and on a
+# real PostgreSQL server started here. Extra arguments go to pytest (e.g. -k ingest).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh
+unset DATABASE_URL
+
+echo "==> ruff"
+.venv/bin/ruff check .
+echo "==> makemigrations --check"
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+
+echo "==> pytest on SQLite"
+.venv/bin/python -m pytest "$@"
+
+echo "==> pytest on PostgreSQL"
+# shellcheck source=scripts/pg.sh
+. scripts/pg.sh
+trap pg_stop EXIT
+pg_start
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,63 @@
+"""Fixtures that build the objects most tests need."""
+
+import pytest
+from django.db import connection as db_connection
+from rest_framework.test import APIClient
+
+from referrals.models import Brand, Connection, Organization
+from referrals.services import api_key_create
+
+
+def pytest_collection_modifyitems(config, items):
+    """`postgres`-marked tests run only when the suite runs on PostgreSQL."""
+    if db_connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL only; the test command runs it there too")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def organization(db):
+    return Organization.objects.create(name="Acme")
+
+
+@pytest.fixture
+def brand(organization):
+    return Brand.objects.create(organization=organization, name="Acme Shoes")
+
+
+@pytest.fixture
+def other_brand(db):
+    other = Organization.objects.create(name="Globex")
+    return Brand.objects.create(organization=other, name="Globex Main")
+
+
+@pytest.fixture
+def token(organization):
+    scopes = ["configure", "query"]
+    return api_key_create(organization=organization, name="etl", scopes=scopes).token
+
+
+@pytest.fixture
+def api_client(token):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    return client
+
+
+@pytest.fixture
+def client_with_scopes(organization):
+    def make(*scopes: str) -> APIClient:
+        new_token = api_key_create(organization=organization, name="s", scopes=list(scopes)).token
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {new_token}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def connection(brand):
+    return Connection.objects.create(brand=brand, website="example.com", provider="adobe_analytics")
