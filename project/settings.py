@@ -113,8 +113,8 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 
-# The push body limit is ours (413), so Django's own 2.5 MB cap must not fire first (400).
-DATA_UPLOAD_MAX_MEMORY_SIZE = None
+# Pushes read their body as a stream with their own 413 limit; other bodies are small.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 PUSH_MAX_BODY_BYTES = 5 * 1024 * 1024
 PUSH_MAX_EVENTS = 10_000
 
@@ -123,6 +123,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["referrals.api.permissions.HasApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["referrals.api.throttling.ApiKeyRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "referrals.api.errors.exception_handler",

@@ -285,3 +285,26 @@ def matcher_from_seed() -> ReferrerMatcher:
         for kind, field in (("host", "hosts"), ("alias", "aliases"))
         for value in platform[field]
     )
+
+
+def page_location(*, website: str, raw_page_value: str) -> tuple[str, str, int]:
+    """(url, path, depth) of a raw page value, for the site map.
+
+    A value starting with `/` is a path on the website; an absolute http(s) URL is kept as
+    is; anything else (an Adobe page name such as `home:shoes`) is its own url, with an empty
+    path and depth 0. Depth counts non-empty path segments; query and fragment are ignored.
+    """
+    lowered = raw_page_value[:8].lower()
+    if raw_page_value.startswith("/"):
+        url = f"https://{website}{raw_page_value}"
+        path = raw_page_value
+    elif lowered.startswith(("http://", "https://")):
+        url = raw_page_value
+        rest = raw_page_value.split("//", 1)[1]
+        slash = rest.find("/")
+        path = rest[slash:] if slash >= 0 else "/"
+    else:
+        return raw_page_value, "", 0
+    path = path.split("#", 1)[0].split("?", 1)[0]
+    depth = sum(1 for segment in path.split("/") if segment)
+    return url, path, depth

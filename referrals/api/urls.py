@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .push import PushEventsView
 from .views import ConnectionViewSet
 
 connections = ConnectionViewSet.as_view({"get": "list", "post": "create"})
@@ -16,5 +17,10 @@ urlpatterns = [
         "<str:brand_id>/ai-referrals/connections/<str:connection_id>",
         connection,
         name="connection",
+    ),
+    path(
+        "<str:brand_id>/ai-referrals/connections/<str:connection_id>/events",
+        PushEventsView.as_view(),
+        name="push-events",
     ),
 ]
