@@ -83,7 +83,7 @@ fast_batch_decoder = msgspec.json.Decoder(list[FastEvent])
 
 
 def revenue_decimal(value: float | int) -> Decimal:
-    """Four decimal places from the shortest repr, so 0.1 stays 0.1 and not 0.1000000000000000055."""
+    """Four places from the shortest repr: 0.1 stays 0.1, not 0.1000000000000000055."""
     return Decimal(repr(float(value))).quantize(_REVENUE_QUANTUM)
 
 

@@ -61,7 +61,8 @@ class PushError(Exception):
             return detail
         first = detail[0]
         where = ".".join(str(part) for part in first["loc"][1:])
-        return f"{INVALID_EVENTS.format(count=self.body['error_count'])} First: {where}: {first['msg']}"
+        count = self.body["error_count"]
+        return f"{INVALID_EVENTS.format(count=count)} First: {where}: {first['msg']}"
 
 
 @dataclass

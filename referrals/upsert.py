@@ -8,6 +8,7 @@ re-send identical data).
 
 import logging
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 
@@ -114,18 +115,20 @@ _SET = ", ".join(f"{c} = excluded.{c}" for c in _METRICS) + ", updated_at = excl
 
 def _upsert_postgresql(connection: Connection, records: list[tuple], now) -> None:
     changed = " OR ".join(f"r.{c} IS DISTINCT FROM excluded.{c}" for c in _METRICS)
+    # A name of its own: pushes nested in one outer transaction must not see each other's rows.
+    temp = f"push_rows_{uuid.uuid4().hex[:16]}"
     with db.cursor() as cursor:
         cursor.execute(
-            "CREATE TEMP TABLE push_rows (date date, page_id bigint, raw_referrer_value text, "
+            f"CREATE TEMP TABLE {temp} (date date, page_id bigint, raw_referrer_value text, "
             "raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint, "
             "transactions bigint, purchase_revenue numeric(17, 4), batch_id text) ON COMMIT DROP"
         )
-        with cursor.cursor.copy(f"COPY push_rows ({_COLUMNS}) FROM STDIN") as copy:
+        with cursor.cursor.copy(f"COPY {temp} ({_COLUMNS}) FROM STDIN") as copy:
             for record in records:
                 copy.write_row(record)
         cursor.execute(
             f"INSERT INTO {_ROWS} AS r (connection_id, brand_id, updated_at, {_COLUMNS}) "
-            f"SELECT %s, %s, %s, {_COLUMNS} FROM push_rows "
+            f"SELECT %s, %s, %s, {_COLUMNS} FROM {temp} "
             f"ON CONFLICT (connection_id, date, page_id, raw_referrer_value) "
             f"DO UPDATE SET {_SET} WHERE {changed}",
             [connection.pk, connection.brand_id, now],
