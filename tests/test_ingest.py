@@ -540,3 +540,17 @@ def test_push_updates_last_pushed_at(api_client, connection):
     push(api_client, connection, [event()])
     connection.refresh_from_db()
     assert connection.last_pushed_at >= before
+
+
+def test_allow_list_edits_apply_to_the_next_push(api_client, connection):
+    from referrals.models import AIPlatformEntry
+
+    assert (
+        push(api_client, connection, [event(raw_referrer_value="ai.example")]).json()["rejected"]
+        == 1
+    )
+    platform = AIPlatform.objects.create(slug="example_ai", name="Example AI")
+    AIPlatformEntry.objects.create(platform=platform, kind="host", value="ai.example")
+    body = push(api_client, connection, [event(raw_referrer_value="ai.example")]).json()
+    assert body["accepted"] == 1
+    assert ReferralRow.objects.get().platform_id == platform.pk
