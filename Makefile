@@ -9,5 +9,8 @@ test:  ## set up and run the whole suite on SQLite and on a throwaway PostgreSQL
 lint:
 	scripts/bootstrap.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check .
 
-bench-ingest:  ## push benchmark against PostgreSQL + gunicorn (see bench/ingest.py)
-	scripts/bootstrap.sh && .venv/bin/python bench/ingest.py
+bench-ingest:  ## push benchmark: PostgreSQL + gunicorn, 1M preloaded rows (bench/ingest.py)
+	scripts/bench.sh ingest
+
+bench-read:  ## read benchmark: dashboard and sitemap over 5M rows (bench/read.py)
+	scripts/bench.sh read

@@ -206,17 +206,26 @@ class ReferralRow(models.Model):
     connection = models.ForeignKey(
         Connection, on_delete=models.CASCADE, related_name="rows", db_index=False
     )
-    # Denormalized from the connection for tenant scoping and sharding.
-    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", db_index=False)
+    # brand, page and platform carry no database FK constraint: PostgreSQL checks each one
+    # per inserted row at commit, about 90 ms per 10,000-row push each (measured). Each is
+    # safe without it: brand is copied from the connection locked by the push, pages are
+    # created in the same transaction, and platforms are never deleted (only deactivated).
+    # The connection, the owner of the rows, keeps its constraint.
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
     date = models.DateField()
     raw_referrer_value = models.CharField(max_length=512)
     raw_page_value = models.CharField(max_length=2048)
     # The page stands for raw_page_value in the unique key (a connection has one website).
     page = models.ForeignKey(
-        SitemapPage, on_delete=models.CASCADE, related_name="rows", db_index=False
+        SitemapPage,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
     )
-    # Null once the allow-list no longer matches the referrer (renormalize_referrers);
-    # platforms are deactivated, never deleted, so PROTECT is only a backstop.
+    # Null once the allow-list no longer matches the referrer (renormalize_referrers).
     platform = models.ForeignKey(
         AIPlatform,
         on_delete=models.PROTECT,
@@ -224,6 +233,7 @@ class ReferralRow(models.Model):
         blank=True,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     pageviews = models.BigIntegerField(null=True, blank=True)
     sessions = models.BigIntegerField(null=True, blank=True)

@@ -22,11 +22,13 @@ pg_start() {
   [ "$(id -u)" = "0" ] && chown nobody "$PG_DIR"
   _pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
-  # Throwaway data: durability off for speed. Sockets live in PG_DIR, nothing listens on TCP.
+  # Sockets live in PG_DIR, nothing listens on TCP. Tests run with durability off for speed;
+  # benchmarks set PG_DURABLE=1 to measure with PostgreSQL's default fsync behaviour.
+  local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  [ "${PG_DURABLE:-0}" = "1" ] && durability=""
   _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
-    -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' -c fsync=off \
-        -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 \
-        -c shared_buffers=256MB" \
+    -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' $durability \
+        -c max_connections=200 -c shared_buffers=256MB" \
     start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
   DATABASE_URL="postgres://postgres@$(printf '%s' "$PG_DIR" | sed 's#/#%2F#g')/postgres"
   export PG_DIR DATABASE_URL

@@ -1,0 +1,437 @@
+"""Push benchmark: 10,000-row NDJSON batches through gunicorn into a 1,000,000-row table.
+
+Run with `make bench-ingest` (starts a throwaway PostgreSQL) or with DATABASE_URL set to an
+empty PostgreSQL database. Prints medians of: the end-to-end push (HTTP in to response out),
+the floor (COPY + one INSERT ... ON CONFLICT DO UPDATE by raw psycopg, no HTTP, no
+validation), the naive reference (DRF ModelSerializer(many=True) + update_or_create per row,
+1,000 rows timed and scaled), their ratios, the worker's peak memory, and a 10,000-row push
+on the SQLite default.
+"""
+
+import http.client
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ["PUSH_RATE_LIMIT"] = "100000/min"
+
+PUSHES = int(os.environ.get("BENCH_PUSHES", "9"))
+PRELOAD_ROWS = int(os.environ.get("BENCH_PRELOAD_ROWS", "1000000"))
+BATCH = 10_000
+PAGES = 2_000
+END = date(2026, 11, 20)
+
+AI_REFERRERS = [
+    "chatgpt.com",
+    "https://chatgpt.com/",
+    "https://chatgpt.com/c/6650a1b2-aaaa-bbbb",
+    "chat.openai.com",
+    "https://www.perplexity.ai/search?q=best+running+shoes",
+    "perplexity",
+    "claude.ai",
+    "https://claude.ai/chat/0b1c",
+    "https://gemini.google.com/app",
+    "copilot.microsoft.com",
+    "https://www.bing.com/chat?form=NTPCHB",
+    "https://x.com/i/grok?conversation=1",
+    "chat.deepseek.com",
+    "https://example.com/landing?utm_source=chatgpt.com&utm_medium=referral",
+    "https://chat.mistral.ai/chat/" + "a" * 240,  # truncated at 255 bytes by the source tool
+    "poe.com",
+]
+OTHER_REFERRERS = [
+    "google.com",
+    "https://www.google.com/",
+    "Typed/Bookmarked",
+    "(direct)",
+    "facebook.com",
+    "https://www.bing.com/search?q=x",
+]
+
+
+def page_value(i: int) -> str:
+    return f"/section-{i % 25}/article-{i}-{'x' * (i % 40)}"
+
+
+def make_batch(seed: int, day_end: date) -> list[dict]:
+    """10,000 events: 80% AI referrers in mixed raw forms, 30 days, 2,000 pages, ~1% repeats."""
+    rng = random.Random(seed)
+    events = []
+    for _ in range(BATCH):
+        referrer = rng.choice(AI_REFERRERS) if rng.random() < 0.8 else rng.choice(OTHER_REFERRERS)
+        sessions = rng.randint(1, 300)
+        events.append(
+            {
+                "date": (day_end - timedelta(days=rng.randrange(30))).isoformat(),
+                "raw_referrer_value": referrer,
+                "raw_page_value": page_value(rng.randrange(PAGES)),
+                "pageviews": sessions + rng.randint(0, 200),
+                "sessions": sessions,
+                "transactions": rng.randint(0, 3),
+                "purchase_revenue": round(rng.random() * 500, 2) if rng.random() < 0.3 else None,
+                "batch_id": f"bench-{seed}",
+            }
+        )
+    for i in rng.sample(range(1, BATCH), BATCH // 100):  # repeated keys inside the batch
+        events[i] = {**events[i - 1], "sessions": events[i]["sessions"]}
+    return events
+
+
+def ndjson(events: list[dict]) -> bytes:
+    return "\n".join(json.dumps(e) for e in events).encode()
+
+
+def setup_django():
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def seed_objects(website: str):
+    from referrals.models import Brand, Organization
+    from referrals.services import api_key_create, connection_register
+
+    org, _ = Organization.objects.get_or_create(name=f"Bench {uuid.uuid4().hex[:6]}")
+    brand = Brand.objects.create(organization=org, name="Bench brand")
+    connection = connection_register(brand=brand, website=website, provider="adobe_analytics")
+    token = api_key_create(organization=org, name="bench", scopes=["configure", "query"]).token
+    return brand, connection, token
+
+
+def preload(connection, rows: int) -> None:
+    """Site-map pages for the batches, and `rows` older rows for the same connection."""
+    from django.db import connection as db
+
+    from referrals.models import AIPlatform
+    from referrals.upsert import pages_ensure
+
+    pages_ensure(connection=connection, raw_values=[page_value(i) for i in range(PAGES)])
+    platform_ids = list(AIPlatform.objects.values_list("id", flat=True))
+    days = rows // PAGES
+    with db.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO referrals_referralrow (connection_id, brand_id, date, raw_referrer_value,"
+            " raw_page_value, page_id, platform_id, pageviews, sessions, transactions,"
+            " purchase_revenue, batch_id, updated_at) "
+            "SELECT %s, %s, %s::date - d, 'chatgpt.com', p.raw_page_value, p.id,"
+            " (%s::bigint[])[1 + (p.id + d) %% %s], 10 + d %% 7, 5 + d %% 5, d %% 2, NULL,"
+            " 'preload', now() "
+            "FROM generate_series(31, 30 + %s) AS d, referrals_sitemappage p "
+            "WHERE p.brand_id = %s AND p.website = %s",
+            [
+                connection.pk,
+                connection.brand_id,
+                END,
+                platform_ids,
+                len(platform_ids),
+                days,
+                connection.brand_id,
+                connection.website,
+            ],
+        )
+        cursor.execute("ANALYZE referrals_referralrow")
+        cursor.execute("SELECT count(*) FROM referrals_referralrow")
+        print(f"preloaded: {cursor.fetchone()[0]:,} rows in referrals_referralrow")
+
+
+def start_gunicorn(env_extra: dict, port: int) -> subprocess.Popen:
+    env = {**os.environ, **env_extra, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "project.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/v1/schema")
+            return process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def worker_pid(master: subprocess.Popen) -> int:
+    children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
+    return int(children[0])
+
+
+def memory_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def http_push(port: int, path: str, token: str, body: bytes) -> tuple[float, dict]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"}
+    started = time.perf_counter()
+    conn.request("POST", path, body=body, headers=headers)
+    response = conn.getresponse()
+    payload = response.read()
+    elapsed = time.perf_counter() - started
+    if response.status != 200:
+        raise RuntimeError(f"push failed: {response.status} {payload[:300]!r}")
+    return elapsed, json.loads(payload)
+
+
+def floor_merge(dsn_kwargs: dict, connection, events: list[dict]) -> float:
+    """COPY + one INSERT ... ON CONFLICT DO UPDATE, raw psycopg: the unavoidable work."""
+    import psycopg
+
+    from referrals.normalization import ReferrerMatcher
+    from referrals.platforms import matcher_build
+    from referrals.upsert import pages_ensure
+
+    matcher: ReferrerMatcher = matcher_build()
+    page_ids = pages_ensure(connection=connection, raw_values={e["raw_page_value"] for e in events})
+    rows = {}
+    for e in events:  # prepared outside the timing: the floor has no validation or lookups
+        platform = matcher.match(e["raw_referrer_value"])
+        if platform is not None:
+            rows[(e["date"], page_ids[e["raw_page_value"]], e["raw_referrer_value"])] = (
+                e["date"],
+                page_ids[e["raw_page_value"]],
+                e["raw_referrer_value"],
+                e["raw_page_value"],
+                platform,
+                e["pageviews"],
+                e["sessions"] + 1,
+                e["transactions"],
+                e["purchase_revenue"],
+                e["batch_id"],
+            )
+    records = sorted(rows.values(), key=lambda r: r[:3])
+    cols = (
+        "date, page_id, raw_referrer_value, raw_page_value, platform_id, pageviews, "
+        "sessions, transactions, purchase_revenue, batch_id"
+    )
+    with psycopg.connect(**dsn_kwargs) as conn:
+        started = time.perf_counter()
+        with conn.cursor() as cur:
+            cur.execute(
+                "CREATE TEMP TABLE floor_rows (date date, page_id bigint, raw_referrer_value text,"
+                " raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint,"
+                " transactions bigint, purchase_revenue numeric(17,4), batch_id text)"
+                " ON COMMIT DROP"
+            )
+            with cur.copy(f"COPY floor_rows ({cols}) FROM STDIN") as copy:
+                for record in records:
+                    copy.write_row(record)
+            cur.execute(
+                f"INSERT INTO referrals_referralrow (connection_id, brand_id, updated_at, {cols}) "
+                f"SELECT %s, %s, now(), {cols} FROM floor_rows "
+                "ON CONFLICT (connection_id, date, page_id, raw_referrer_value) DO UPDATE SET "
+                "platform_id = excluded.platform_id, pageviews = excluded.pageviews, "
+                "sessions = excluded.sessions, transactions = excluded.transactions, "
+                "purchase_revenue = excluded.purchase_revenue, batch_id = excluded.batch_id, "
+                "updated_at = excluded.updated_at",
+                [connection.pk, connection.brand_id],
+            )
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def naive_per_row(connection, events: list[dict]) -> float:
+    """What a typical Django build does: ModelSerializer(many=True) + update_or_create per row."""
+    from django.db import transaction
+    from django.utils import timezone
+    from rest_framework import serializers
+
+    from referrals.models import ReferralRow, SitemapPage, page_key
+    from referrals.platforms import matcher_build
+
+    class RowSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = ReferralRow
+            fields = [
+                "date",
+                "raw_referrer_value",
+                "raw_page_value",
+                "pageviews",
+                "sessions",
+                "transactions",
+                "purchase_revenue",
+                "batch_id",
+            ]
+
+    matcher = matcher_build()
+    sample = events[:1000]
+    started = time.perf_counter()
+    with transaction.atomic():
+        serializer = RowSerializer(data=sample, many=True)
+        serializer.is_valid(raise_exception=True)
+        for item in serializer.validated_data:
+            platform = matcher.match(item["raw_referrer_value"])
+            if platform is None:
+                continue
+            page = SitemapPage.objects.get(
+                brand_id=connection.brand_id,
+                website=connection.website,
+                page_key=page_key(item["raw_page_value"]),
+            )
+            ReferralRow.objects.update_or_create(
+                connection=connection,
+                date=item["date"],
+                page=page,
+                raw_referrer_value=item["raw_referrer_value"],
+                defaults={
+                    **item,
+                    "brand_id": connection.brand_id,
+                    "platform_id": platform,
+                    "updated_at": timezone.now(),
+                },
+            )
+        elapsed = time.perf_counter() - started
+        transaction.set_rollback(True)
+    return elapsed * len(events) / len(sample)
+
+
+def dsn_from_settings() -> dict:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    return {
+        "dbname": db["NAME"],
+        "user": db["USER"],
+        "host": db["HOST"] or None,
+        "port": db["PORT"] or None,
+        "password": db["PASSWORD"] or None,
+    }
+
+
+def sqlite_push(port: int) -> list[float]:
+    """Median of 10,000-row pushes against the SQLite default, through gunicorn."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+        env = {**os.environ, "DATABASE_URL": url}
+        subprocess.run(
+            [str(ROOT / ".venv/bin/python"), "manage.py", "migrate", "-v0"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+        )
+        out = subprocess.run(
+            [str(ROOT / ".venv/bin/python"), __file__, "--seed-only"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.split()
+        brand_id, connection_id, token = out
+        server = start_gunicorn({"DATABASE_URL": url}, port)
+        try:
+            path = f"/v1/{brand_id}/ai-referrals/connections/{connection_id}/events"
+            return [
+                http_push(port, path, token, ndjson(make_batch(100 + i, END)))[0] for i in range(5)
+            ]
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--seed-only"]:  # used by sqlite_push, in a process of its own
+        import django
+
+        django.setup()
+        brand, connection, token = seed_objects("bench.example")
+        print(brand.pk, connection.pk, token)
+        return
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        sys.exit("Set DATABASE_URL to an empty PostgreSQL database, or run `make bench-ingest`.")
+    setup_django()
+    brand, connection, token = seed_objects("bench.example")
+    preload(connection, PRELOAD_ROWS)
+    port = 8765
+    server = start_gunicorn({}, port)
+    try:
+        path = f"/v1/{brand.pk}/ai-referrals/connections/{connection.pk}/events"
+        http_push(port, path, token, ndjson(make_batch(0, END)))  # warm-up (imports, caches)
+        pid = worker_pid(server)
+        baseline = memory_kib(pid, "VmRSS")
+        pushes, floors, server_ms = [], [], []
+        from referrals.models import PushLog
+
+        for i in range(1, PUSHES + 1):
+            day_end = END + timedelta(days=i)  # a nightly job: a new day and 29 re-sent days
+            events = make_batch(i, day_end)
+            elapsed, outcome = http_push(port, path, token, ndjson(events))
+            assert outcome["accepted"] + outcome["rejected"] == BATCH
+            pushes.append(elapsed)
+            server_ms.append(PushLog.objects.filter(connection=connection).first().duration_ms)
+            floors.append(
+                floor_merge(dsn_from_settings(), connection, make_batch(1000 + i, day_end))
+            )
+        peak = memory_kib(pid, "VmHWM")
+    finally:
+        server.terminate()
+        server.wait()
+    naive = statistics.median(
+        naive_per_row(connection, make_batch(5000 + i, END)) for i in range(3)
+    )
+    sqlite_times = sqlite_push(port + 1)
+
+    push_s, floor_s = statistics.median(pushes), statistics.median(floors)
+    rows = [
+        (
+            "end-to-end push (HTTP, gunicorn)",
+            f"{push_s * 1000:8.1f} ms",
+            f"{BATCH / push_s:10,.0f} rows/s",
+        ),
+        ("  of which server time (push log)", f"{statistics.median(server_ms):8.1f} ms", ""),
+        (
+            "floor: COPY + INSERT ON CONFLICT",
+            f"{floor_s * 1000:8.1f} ms",
+            f"{BATCH / floor_s:10,.0f} rows/s",
+        ),
+        (
+            "naive: ModelSerializer + update_or_create",
+            f"{naive * 1000:8.1f} ms",
+            f"{BATCH / naive:10,.0f} rows/s",
+        ),
+        (
+            "SQLite default: end-to-end push",
+            f"{statistics.median(sqlite_times) * 1000:8.1f} ms",
+            "",
+        ),
+    ]
+    print(
+        f"\n{PUSHES} pushes of {BATCH:,} NDJSON rows into {PRELOAD_ROWS:,} preloaded rows (medians)"
+    )
+    for name, value, rate in rows:
+        print(f"  {name:<44}{value}  {rate}")
+    print(f"  {'push / floor':<44}{push_s / floor_s:8.2f}     (target <= 1.5)")
+    print(f"  {'naive / push':<44}{naive / push_s:8.1f}     (target >= 40)")
+    print(f"  {'worker peak extra memory':<44}{(peak - baseline) / 1024:8.1f} MB  (target <= 150)")
+    print(f"  {'SQLite push':<44}{statistics.median(sqlite_times):8.2f} s   (target < 1.5)")
+
+
+if __name__ == "__main__":
+    main()
