@@ -3,6 +3,12 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from .sitemap_views import (
+    SitemapExportView,
+    SitemapPageDetailView,
+    SitemapPageListView,
+    SitemapPageMetricsView,
+)
 from .views import ConnectionViewSet
 
 connections = ConnectionViewSet.as_view({"get": "list", "post": "create"})
@@ -17,4 +23,16 @@ urlpatterns = [
         connection,
         name="connection",
     ),
+    path("<str:brand_id>/sitemap/pages", SitemapPageListView.as_view(), name="sitemap-pages"),
+    path(
+        "<str:brand_id>/sitemap/pages/<str:page_id>",
+        SitemapPageDetailView.as_view(),
+        name="sitemap-page",
+    ),
+    path(
+        "<str:brand_id>/sitemap/pages/<str:page_id>/metrics",
+        SitemapPageMetricsView.as_view(),
+        name="sitemap-page-metrics",
+    ),
+    path("<str:brand_id>/sitemap/export", SitemapExportView.as_view(), name="sitemap-export"),
 ]
