@@ -61,11 +61,16 @@ def xlsx_bytes(
 
 
 def export_response(
-    *, file_format: str, filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+    *,
+    file_format: str,
+    filename: str,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    sheet_title: str = "Export",
 ) -> HttpResponse:
     """An attachment named `{filename}.{file_format}`; file_format is 'csv' or 'xlsx'."""
     if file_format == "xlsx":
-        content = xlsx_bytes(header=header, rows=rows)
+        content = xlsx_bytes(header=header, rows=rows, sheet_title=sheet_title)
     elif file_format == "csv":
         content = csv_bytes(header=header, rows=rows)
     else:

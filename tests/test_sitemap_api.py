@@ -578,7 +578,9 @@ def test_export_xlsx(api_client, brand, connection, site):
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     assert response["Content-Disposition"].endswith('.xlsx"')
-    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+    assert workbook.sheetnames == ["Sitemap"]
+    sheet = workbook.active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert rows[0][:9] == list(sitemap_views.EXPORT_COLUMNS)
     formula = next(sheet.iter_rows(min_row=2))[1]  # "=" sorts before "h"

@@ -68,6 +68,9 @@ class _SitemapView(BrandScopedMixin, APIView):
 
 
 class SitemapPageListView(_SitemapView):
+    """The pages seen in a website's pushed data, each with its AI-referral totals for the window
+    (pages without AI traffic included, with zero totals)."""
+
     @extend_schema(
         operation_id="sitemap_pages_list",
         parameters=[BRAND_ID_PARAM, PageListQuerySerializer],
@@ -101,6 +104,8 @@ class SitemapPageListView(_SitemapView):
 
 
 class SitemapPageDetailView(_SitemapView):
+    """One page with its AI-referral totals for the window."""
+
     @extend_schema(
         operation_id="sitemap_pages_retrieve",
         parameters=[BRAND_ID_PARAM, PAGE_ID_PARAM, WindowQuerySerializer],
@@ -117,6 +122,9 @@ class SitemapPageDetailView(_SitemapView):
 
 
 class SitemapPageMetricsView(_SitemapView):
+    """AI sessions per platform in every bucket of the window: daily up to 90 days, else weekly
+    (dated by their Monday). Buckets without sessions have an empty `count_by_platform`."""
+
     @extend_schema(
         operation_id="sitemap_pages_metrics",
         parameters=[BRAND_ID_PARAM, PAGE_ID_PARAM, WindowQuerySerializer],
@@ -169,6 +177,10 @@ def _export_table(rows: list[sitemap.ExportRow]) -> tuple[list[str], list[list]]
 
 
 class SitemapExportView(_SitemapView):
+    """The filtered pages as a CSV or XLSX file (at most 10,000 rows): window totals, AI
+    sessions per platform, and the percent change of AI sessions from the first to the last
+    bucket (empty when the first bucket has none)."""
+
     content_negotiation_class = JSONErrorsNegotiation
 
     @extend_schema(
@@ -207,4 +219,5 @@ class SitemapExportView(_SitemapView):
             filename=f"sitemap-{brand.pk}-{today_utc().isoformat()}",
             header=header,
             rows=table,
+            sheet_title="Sitemap",
         )

@@ -122,14 +122,22 @@ class Totals:
     revenue: Decimal = Decimal(0)
     platform_sessions: dict[str, int] = field(default_factory=dict)
 
-    def add(self, *, platform: str, pageviews=0, sessions=0, transactions=0, revenue=0) -> None:
+    def add(
+        self,
+        *,
+        platform: str,
+        pageviews: int | None = 0,
+        sessions: int | None = 0,
+        transactions: int | None = 0,
+        revenue: Decimal | None = None,
+    ) -> None:
+        """Add one group of sums; SUM over only nulls is null, which counts as 0."""
+        sessions = int(sessions or 0)
         self.pageviews += int(pageviews or 0)
-        self.sessions += int(sessions or 0)
+        self.sessions += sessions
         self.transactions += int(transactions or 0)
-        self.revenue += Decimal(revenue or 0)
-        self.platform_sessions[platform] = self.platform_sessions.get(platform, 0) + int(
-            sessions or 0
-        )
+        self.revenue += revenue or 0
+        self.platform_sessions[platform] = self.platform_sessions.get(platform, 0) + sessions
 
     @property
     def purchase_revenue(self) -> float:
@@ -218,7 +226,9 @@ def _filtered_pages(*, brand: Brand, website: str, filters: PageFilters) -> Quer
     return pages
 
 
-def _ordered_pages(pages: QuerySet, *, brand: Brand, website: str, filters, window) -> QuerySet:
+def _ordered_pages(
+    pages: QuerySet, *, brand: Brand, website: str, filters: PageFilters, window: Window
+) -> QuerySet:
     url = CodePointOrder(F("url"))
     if filters.ordering != ORDERING_AI_REFERRALS:
         return pages.order_by("depth", url, "id")
@@ -236,7 +246,9 @@ def _ordered_pages(pages: QuerySet, *, brand: Brand, website: str, filters, wind
     return pages.order_by(F("ai_sessions").desc(), url, "id")
 
 
-def _attach_totals(pages: list[SitemapPage], *, brand_id: int, website: str, window) -> None:
+def _attach_totals(
+    pages: list[SitemapPage], *, brand_id: int, website: str, window: Window
+) -> None:
     """One query for all the pages: sums grouped by page and platform."""
     totals = {page.pk: Totals() for page in pages}
     if totals:
