@@ -149,6 +149,15 @@ def test_rows_without_platform_or_sessions_do_not_show_in_count_by_platform(
     }
 
 
+def test_revenue_sums_exactly_and_rounds_to_cents(api_client, brand, connection):
+    page = make_page(brand, "/p")
+    for day in range(10):
+        make_row(connection, page, D - timedelta(days=day), purchase_revenue=Decimal("0.1000"))
+    make_row(connection, page, D, "claude", purchase_revenue=Decimal("1000000000.0049"))
+    revenue = get_items(api_client, brand)["items"][0]["ai_referrals"]["purchase_revenue"]
+    assert revenue == 1000000001.0
+
+
 def test_window_is_inclusive_on_both_ends(api_client, brand, connection):
     page = make_page(brand, "/p")
     for day, sessions in [(date(2026, 4, 30), 1), (date(2026, 5, 1), 10), (date(2026, 5, 28), 100)]:

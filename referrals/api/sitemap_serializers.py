@@ -1,6 +1,6 @@
 """Sitemap API shapes: query parameters (validated, each error naming its parameter) and bodies.
 
-Blank `domain`, `path_prefix` and `search` count as absent. With only `start_date`, the window
+Blank parameters count as absent; unknown ones are ignored. With only `start_date`, the window
 ends today (UTC); with only `end_date`, it is the 30 days ending then. `format` defaults to csv.
 """
 
@@ -24,7 +24,7 @@ DATE_FORMATS = ["%Y-%m-%d"]
 MAX_OFFSET = 2**31 - 1
 MAX_DEPTH = 32767  # SitemapPage.depth is a PositiveSmallIntegerField
 END_BEFORE_START = "end_date (default: today, UTC) must not be before start_date."
-WINDOW_TOO_LONG = "The window spans {days} days; at most 366 are allowed."
+WINDOW_TOO_LONG = "start_date to end_date spans {days} days; at most 366 are allowed."
 PATH_PREFIX_NOT_ABSOLUTE = "path_prefix must start with '/'."
 EXPORT_FORMATS = ("csv", "xlsx")
 
