@@ -4,6 +4,12 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .push import PushEventsView
+from .sitemap_views import (
+    SitemapExportView,
+    SitemapPageDetailView,
+    SitemapPageListView,
+    SitemapPageMetricsView,
+)
 from .views import ConnectionViewSet
 
 connections = ConnectionViewSet.as_view({"get": "list", "post": "create"})
@@ -23,4 +29,16 @@ urlpatterns = [
         PushEventsView.as_view(),
         name="push-events",
     ),
+    path("<str:brand_id>/sitemap/pages", SitemapPageListView.as_view(), name="sitemap-pages"),
+    path(
+        "<str:brand_id>/sitemap/pages/<str:page_id>",
+        SitemapPageDetailView.as_view(),
+        name="sitemap-page",
+    ),
+    path(
+        "<str:brand_id>/sitemap/pages/<str:page_id>/metrics",
+        SitemapPageMetricsView.as_view(),
+        name="sitemap-page-metrics",
+    ),
+    path("<str:brand_id>/sitemap/export", SitemapExportView.as_view(), name="sitemap-export"),
 ]
