@@ -650,20 +650,20 @@ def busy_site(brand, connection):
 @pytest.mark.parametrize("ordering", ["depth,url", "-ai_referrals"])
 def test_query_counts_are_pinned(api_client, brand, busy_site, django_assert_num_queries, ordering):
     api_client.get(pages_url(brand.pk))  # records last_used_at on the key
-    # auth + brand + website + count + pages + their totals
-    with django_assert_num_queries(6):
+    # auth + rate-limit counter + brand + website + count + pages + their totals
+    with django_assert_num_queries(7):
         body = get_items(api_client, brand, ordering=ordering, limit=10)
     assert len(body["items"]) == 10
     assert body["items"][0]["ai_referrals"]["count_by_platform"]
-    # auth + brand + website + count + pages + totals of all pages
-    with django_assert_num_queries(6):
+    # auth + rate-limit counter + brand + website + count + pages + totals of all pages
+    with django_assert_num_queries(7):
         response = api_client.get(export_url(brand.pk), {**WINDOW, "ordering": ordering})
     assert len(csv_rows(response)) == 13
     page_id = body["items"][0]["id"]
-    # auth + brand + page + totals (or series)
-    with django_assert_num_queries(4):
+    # auth + rate-limit counter + brand + page + totals (or series)
+    with django_assert_num_queries(5):
         assert api_client.get(pages_url(brand.pk, page_id), WINDOW).status_code == 200
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         assert api_client.get(pages_url(brand.pk, page_id, "/metrics")).status_code == 200
 
 
