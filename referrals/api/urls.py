@@ -12,7 +12,7 @@ from .sitemap_views import (
 )
 from .views import ConnectionViewSet
 
-connections = ConnectionViewSet.as_view({"get": "list", "post": "create"})
+connections = ConnectionViewSet.as_view({"get": "list_connections", "post": "create"})
 connection = ConnectionViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 
 urlpatterns = [

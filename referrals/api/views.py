@@ -78,7 +78,8 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
         ],
         responses={200: ConnectionListSerializer, **error_responses(400, *COMMON_ERRORS)},
     )
-    def list(self, request, brand_id: str):
+    def list_connections(self, request, brand_id: str):
+        # Not named `list`: drf-spectacular would describe the body as an array, not {items}.
         brand = self.get_brand()
         filterset = ConnectionFilter(request.query_params, queryset=brand.connections.all())
         if not filterset.is_valid():
