@@ -2,6 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
+from django.forms.models import BaseInlineFormSet
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -31,6 +32,47 @@ class WebsiteForm(forms.ModelForm):
             return website_canonical(self.cleaned_data["website"])
         except InvalidWebsite as exc:
             raise forms.ValidationError(str(exc)) from None
+
+
+class ConnectionForm(WebsiteForm):
+    """The API's register rules, with its messages, for connections added or edited here."""
+
+    def clean(self):
+        cleaned = super().clean()
+        brand, website = cleaned.get("brand"), cleaned.get("website")
+        if brand is None or not website or cleaned.get("status") != Connection.STATUS_ACTIVE:
+            return cleaned
+        active = (
+            Connection.objects.filter(brand=brand, website=website, status=Connection.STATUS_ACTIVE)
+            .exclude(pk=self.instance.pk)
+            .first()
+        )
+        # On the website field: that also spares the user the database constraint's own,
+        # vaguer message (constraints over a field with an error are not re-checked).
+        if active is not None:
+            message = services.ACTIVE_CONNECTION_EXISTS.format(website=website, id=active.pk)
+            self.add_error("website", message)
+        elif GoogleAnalyticsIntegration.objects.filter(
+            brand=brand, website=website, active=True
+        ).exists():
+            self.add_error("website", services.GA_INTEGRATION_EXISTS.format(website=website))
+        return cleaned
+
+
+class LimitedInlineFormSet(BaseInlineFormSet):
+    """The parent's first `limit` related rows (in the inline's order), for busy relations.
+
+    The slice must come after the formset filters by the parent: sliced in the inline's
+    get_queryset, it would take the first rows of the whole table and then keep only the
+    parent's, often none.
+    """
+
+    limit = 20
+
+    def get_queryset(self):
+        if not hasattr(self, "_limited_queryset"):
+            self._limited_queryset = super().get_queryset()[: self.limit]
+        return self._limited_queryset
 
 
 class BrandInline(admin.TabularInline):
@@ -65,6 +107,10 @@ class ApiKeyForm(forms.ModelForm):
     class Meta:
         model = ApiKey
         fields = ["organization", "name", "scopes", "revoked"]
+
+    def clean_scopes(self) -> list[str]:
+        # Stored in canonical order, as api_key_create does, whatever order was posted.
+        return [scope for scope in SCOPES if scope in self.cleaned_data["scopes"]]
 
 
 @admin.register(ApiKey)
@@ -147,6 +193,7 @@ class AIPlatformEntryAdmin(admin.ModelAdmin):
 
 class PushLogInline(admin.TabularInline):
     model = PushLog
+    formset = LimitedInlineFormSet
     extra = 0
     max_num = 0
     can_delete = False
@@ -163,28 +210,20 @@ class PushLogInline(admin.TabularInline):
         "error",
     ]
     readonly_fields = fields
-    ordering = ["-created_at"]
+    ordering = ["-created_at", "-id"]
     verbose_name_plural = "Recent pushes"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        recent = queryset.order_by("-created_at").values_list("pk", flat=True)[:20]
-        return queryset.filter(pk__in=list(recent))
 
 
 class DroppedReferrerInline(admin.TabularInline):
     model = DroppedReferrer
+    formset = LimitedInlineFormSet
     extra = 0
     max_num = 0
     can_delete = False
     fields = ["raw_referrer_value", "count", "first_seen_at", "last_seen_at"]
     readonly_fields = fields
+    ordering = ["-count", "raw_referrer_value"]
     verbose_name_plural = "Top dropped referrers (matched no AI platform)"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        top = queryset.order_by("-count").values_list("pk", flat=True)[:20]
-        return queryset.filter(pk__in=list(top))
 
 
 @admin.register(Connection)
@@ -202,7 +241,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_filter = ["status", "provider"]
     list_select_related = ["brand"]
     search_fields = ["=id", "website", "brand__name"]
-    form = WebsiteForm
+    form = ConnectionForm
     raw_id_fields = ["brand"]
     readonly_fields = ["id", "created_at", "disabled_at", "last_pushed_at", "last_push_error"]
     actions = ["disable"]
@@ -256,11 +295,11 @@ class ReferralRowAdmin(admin.ModelAdmin):
         "connection",
         "batch_id",
     ]
-    list_filter = ["platform"]
-    list_select_related = ["platform"]
+    # No date_hierarchy: it scans the whole table for the first/last date and distinct years.
+    list_filter = ["platform", ("date", admin.DateFieldListFilter)]
+    list_select_related = ["platform", "connection"]
     search_fields = ["=raw_referrer_value", "=batch_id", "=connection__id"]
     raw_id_fields = ["connection", "brand", "page"]
-    date_hierarchy = "date"
     show_full_result_count = False
     list_per_page = 50
 

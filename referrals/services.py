@@ -5,6 +5,7 @@ import secrets
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from .models import (
@@ -84,8 +85,28 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
 
 
 def brand_create(*, org_name: str, name: str, brand_id: int | None = None) -> Brand:
-    organization, _ = Organization.objects.get_or_create(name=org_name)
-    return Brand.objects.create(id=brand_id, organization=organization, name=name)
+    """Create a brand, and its organization if needed; both or neither."""
+    with transaction.atomic():
+        organization, _ = Organization.objects.get_or_create(name=org_name)
+        brand = Brand.objects.create(id=brand_id, organization=organization, name=name)
+        if brand_id is not None:
+            _brand_ids_continue_after(brand_id)
+    return brand
+
+
+def _brand_ids_continue_after(brand_id: int) -> None:
+    # An explicit id does not advance PostgreSQL's sequence, so the next brand created
+    # without one would collide with it. Never moved back, so deleted ids are not reused.
+    # (SQLite's AUTOINCREMENT already continues after the largest id.)
+    if db_connection.vendor != "postgresql":
+        return
+    with db_connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Brand._meta.db_table])
+        (sequence,) = cursor.fetchone()
+        cursor.execute(
+            f"SELECT setval(%s, GREATEST(%s, (SELECT last_value FROM {sequence})))",
+            [sequence, brand_id],
+        )
 
 
 def connection_register(*, brand: Brand, website: str, provider: str) -> Connection:

@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py collectstatic --noinput -v0
-.venv/bin/python manage.py seed_demo
+.venv/bin/python manage.py seed_demo --base-url "http://127.0.0.1:${PORT:-8000}"
 echo "==> serving on http://127.0.0.1:${PORT:-8000}/  (Ctrl-C stops)"
 exec .venv/bin/gunicorn project.wsgi --bind "127.0.0.1:${PORT:-8000}" --workers "${WORKERS:-2}" \
   --access-logfile - --timeout 60

@@ -14,7 +14,7 @@ def pytest_collection_modifyitems(config, items):
         return
     skip = pytest.mark.skip(reason="PostgreSQL only; the test command runs it there too")
     for item in items:
-        if "postgres" in item.keywords:
+        if item.get_closest_marker("postgres"):
             item.add_marker(skip)
 
 

@@ -1,6 +1,7 @@
 """Bearer-token authentication: the API accepts nothing else, so no cookie can push cross-site."""
 
 import hmac
+import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -16,6 +17,10 @@ MALFORMED_HEADER = "Malformed Authorization header; expected 'Bearer <token>'."
 
 # last_used_at is a hint for admins, not an audit log: one write a minute per key is plenty.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# Issued tokens are `air_` + base64url. Anything else is refused before the database sees it:
+# PostgreSQL cannot even compare a string holding NUL, which would surface as a 503.
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_\-]{1,256}")
 
 
 class ApiKeyUser:
@@ -48,6 +53,8 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
 
     @staticmethod
     def key_for_token(token: str) -> ApiKey:
+        if not _TOKEN_SHAPE.fullmatch(token):
+            raise exceptions.AuthenticationFailed(INVALID_TOKEN)
         # Look up by the public prefix, then compare hashes in constant time.
         api_key = (
             ApiKey.objects.select_related("organization")

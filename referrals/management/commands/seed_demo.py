@@ -1,5 +1,7 @@
 """seed_demo: a demo organization, brand, connection, admin user and API key for the run command."""
 
+import shlex
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
@@ -9,6 +11,7 @@ from referrals.services import api_key_create, connection_register
 DEMO_ORG = "Demo Org"
 DEMO_BRAND = "Demo Brand"
 DEMO_WEBSITE = "example.com"
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 class Command(BaseCommand):
@@ -16,8 +19,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="demo", help="Password of the demo admin.")
+        parser.add_argument(
+            "--base-url",
+            default=DEFAULT_BASE_URL,
+            help=f"Server address in the printed examples (default {DEFAULT_BASE_URL}).",
+        )
 
-    def handle(self, *args, password: str, **options):
+    def handle(self, *args, password: str, base_url: str, **options):
         organization, _ = Organization.objects.get_or_create(name=DEMO_ORG)
         brand, _ = Brand.objects.get_or_create(organization=organization, name=DEMO_BRAND)
         connection = Connection.objects.filter(
@@ -30,20 +38,30 @@ class Command(BaseCommand):
         if admin is None:
             admin = User.objects.create_superuser("admin", "admin@example.com", password)
         organization.members.add(admin)
+        # The token is never stored in clear, so every run issues a new one.
         token = api_key_create(
             organization=organization, name="demo", scopes=["configure", "query"]
         ).token
-        base = "http://127.0.0.1:8000"
-        url = f"{base}/v1/{brand.pk}/ai-referrals/connections/{connection.pk}/events"
+        base = base_url.rstrip("/")
+        connections = f"{base}/v1/{brand.pk}/ai-referrals/connections"
+        auth = shlex.quote(f"Authorization: Bearer {token}")
+        register_body = shlex.quote(
+            '{"website": "https://www.shop.example.com/", "provider": "adobe_analytics"}'
+        )
         self.stdout.write(
             f"Organization:  {organization.name}\n"
             f"Brand:         {brand.name} (brand_id {brand.pk})\n"
             f"Connection:    {connection.pk} ({connection.website})\n"
             f"Admin login:   admin / {password}  ->  {base}/admin/  and  {base}/dashboard/\n"
             f"API key:       {token}\n\n"
+            "List the active connections:\n"
+            f"  curl -sS '{connections}?status=active' -H {auth}\n\n"
+            "Register another website:\n"
+            f"  curl -sS -X POST {connections} -H {auth} \\\n"
+            f"    -H 'Content-Type: application/json' -d {register_body}\n\n"
             "Push two rows:\n"
-            f"  curl -sS -X POST {url} \\\n"
-            f"    -H 'Authorization: Bearer {token}' -H 'Content-Type: application/x-ndjson' \\\n"
+            f"  curl -sS -X POST {connections}/{connection.pk}/events \\\n"
+            f"    -H {auth} -H 'Content-Type: application/x-ndjson' \\\n"
             "    --data-binary $'"
             '{"date":"2026-05-20","raw_referrer_value":"chatgpt.com",'
             '"raw_page_value":"/blog/launch","sessions":12,"pageviews":20}\\n'

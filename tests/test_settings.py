@@ -1,0 +1,162 @@
+"""Settings from the environment, read in a fresh interpreter (no database connection)."""
+
+import json
+import os
+import secrets
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Variables the settings read; each test starts without them, as a fresh shell would.
+SETTINGS_ENV = (
+    "DATABASE_URL",
+    "CONN_MAX_AGE",
+    "SECRET_KEY",
+    "DEBUG",
+    "ALLOWED_HOSTS",
+    "SECURE_DEPLOY",
+    "API_RATE_LIMIT",
+    "PUSH_RATE_LIMIT",
+    "DJANGO_SETTINGS_MODULE",
+)
+READ_SETTINGS = """
+import json
+import project.settings as s
+print(json.dumps({
+    "database": s.DATABASES["default"],
+    "debug": s.DEBUG,
+    "allowed_hosts": s.ALLOWED_HOSTS,
+    "secret_key": s.SECRET_KEY,
+    "throttle_rates": s.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+    "ssl_redirect": getattr(s, "SECURE_SSL_REDIRECT", False),
+}, default=str))
+"""
+
+
+def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=BASE_DIR,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def settings_with(**env: str) -> dict:
+    result = run(["-c", READ_SETTINGS], **env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def random_secret_key() -> str:
+    alphabet = string.ascii_letters + string.digits + string.punctuation.replace("'", "")
+    return "".join(secrets.choice(alphabet) for _ in range(50))
+
+
+def test_the_default_database_is_an_sqlite_file_in_the_project():
+    database = settings_with()["database"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == str(BASE_DIR / "db.sqlite3")
+    assert database["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert database["CONN_MAX_AGE"] == 0
+
+
+def test_an_sqlite_url_names_the_file():
+    database = settings_with(DATABASE_URL="sqlite:////tmp/referrals-test.sqlite3")["database"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == "/tmp/referrals-test.sqlite3"
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_a_postgres_url_maps_to_the_postgresql_backend(scheme):
+    url = f"{scheme}://referrals:p%40ss@db.internal:6543/referrals"
+    database = settings_with(DATABASE_URL=url, CONN_MAX_AGE="120")["database"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["NAME"], database["USER"], database["PASSWORD"]) == (
+        "referrals",
+        "referrals",
+        "p@ss",
+    )
+    assert (database["HOST"], str(database["PORT"])) == ("db.internal", "6543")
+    assert database["CONN_MAX_AGE"] == 120
+    assert database["CONN_HEALTH_CHECKS"] is True
+    assert "transaction_mode" not in database.get("OPTIONS", {})
+
+
+def test_a_postgres_url_can_name_a_unix_socket_directory():
+    # The form the test command uses for its throwaway server.
+    url = "postgres://postgres@%2Ftmp%2Freferrals-pg.abc/postgres"
+    database = settings_with(DATABASE_URL=url)["database"]
+    assert database["HOST"] == "/tmp/referrals-pg.abc"
+    assert database["NAME"] == "postgres"
+
+
+def test_the_postgresql_backend_runs_on_psycopg_3():
+    code = (
+        "from django.db.backends.postgresql.psycopg_any import is_psycopg3\n"
+        "import psycopg\n"
+        "print(is_psycopg3, psycopg.__version__.split('.')[0])"
+    )
+    result = run(["-c", code])
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "3"]
+
+
+def test_debug_allowed_hosts_and_rate_limits_come_from_the_environment():
+    values = settings_with(
+        DEBUG="true",
+        ALLOWED_HOSTS=" api.example.com, ,dash.example.com ",
+        API_RATE_LIMIT="10/min",
+        PUSH_RATE_LIMIT="5/min",
+    )
+    assert values["debug"] is True
+    assert values["allowed_hosts"] == ["api.example.com", "dash.example.com"]
+    assert values["throttle_rates"] == {"api_key": "10/min", "push": "5/min"}
+    defaults = settings_with()
+    assert defaults["debug"] is False
+    assert defaults["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("Yes", True), ("0", False)])
+def test_booleans_are_read_leniently(raw, expected):
+    assert settings_with(DEBUG=raw)["debug"] is expected
+
+
+def test_secure_deploy_requires_a_secret_key():
+    result = run(["-c", READ_SETTINGS], SECURE_DEPLOY="true")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_the_secret_key_comes_from_the_environment():
+    key = random_secret_key()
+    assert settings_with(SECRET_KEY=key, SECURE_DEPLOY="true")["secret_key"] == key
+
+
+def test_check_deploy_is_clean_in_production_settings():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="false",
+        SECRET_KEY=random_secret_key(),
+        SECURE_DEPLOY="true",
+        ALLOWED_HOSTS="example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_flags_the_local_development_key():
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        DEBUG="false",
+        ALLOWED_HOSTS="example.com",
+    )
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr + result.stdout
