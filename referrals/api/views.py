@@ -53,6 +53,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
         return [HasQueryScope()]
 
     @extend_schema(
+        operation_id="connections_create",
         parameters=[BRAND_ID_PARAM],
         request=ConnectionRegisterSerializer,
         responses={201: ConnectionSerializer, **error_responses(400, 409, *COMMON_ERRORS)},
@@ -70,6 +71,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
         return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
+        operation_id="connections_list",
         parameters=[
             BRAND_ID_PARAM,
             OpenApiParameter("status", str, enum=["active", "disabled"]),
@@ -88,6 +90,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
         return Response({"items": items})
 
     @extend_schema(
+        operation_id="connections_retrieve",
         parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
         responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
     )
@@ -96,6 +99,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
         return Response(ConnectionSerializer(connection).data)
 
     @extend_schema(
+        operation_id="connections_disable",
         parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
         responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
     )
