@@ -135,10 +135,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def scope_list(self, obj: ApiKey) -> str:
         return ", ".join(obj.scopes)
 
+    def get_readonly_fields(self, request, obj=None):
+        # A key never moves to another organization; issue a new one instead.
+        return [*self.readonly_fields, "organization"] if obj else self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         if change:
-            if obj.revoked and not obj.revoked_at:
-                obj.revoked_at = timezone.now()
+            obj.revoked_at = (obj.revoked_at or timezone.now()) if obj.revoked else None
             super().save_model(request, obj, form, change)
             return
         token = services.api_key_issue(api_key=obj)
@@ -244,6 +247,14 @@ class ConnectionAdmin(admin.ModelAdmin):
     form = ConnectionForm
     raw_id_fields = ["brand"]
     readonly_fields = ["id", "created_at", "disabled_at", "last_pushed_at", "last_push_error"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Disabling goes through the action (it stamps disabled_at and waits for pushes);
+        # a disabled connection is never re-activated: register a new one.
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "status", "brand", "website", "provider"]
+
     actions = ["disable"]
     inlines = [PushLogInline, DroppedReferrerInline]
 
@@ -268,6 +279,16 @@ class GoogleAnalyticsIntegrationAdmin(admin.ModelAdmin):
     raw_id_fields = ["brand"]
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Written only by the push pipeline: browsable, never edited by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(SitemapPage)
 class SitemapPageAdmin(admin.ModelAdmin):
     list_display = ["id", "url", "depth", "website", "brand", "created_at"]
@@ -280,7 +301,7 @@ class SitemapPageAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReferralRow)
-class ReferralRowAdmin(admin.ModelAdmin):
+class ReferralRowAdmin(ReadOnlyAdmin):
     """Stays fast at millions of rows: no full counts, no dropdowns over big tables."""
 
     list_display = [
@@ -305,7 +326,7 @@ class ReferralRowAdmin(admin.ModelAdmin):
 
 
 @admin.register(PushLog)
-class PushLogAdmin(admin.ModelAdmin):
+class PushLogAdmin(ReadOnlyAdmin):
     list_display = [
         "created_at",
         "connection",
@@ -323,12 +344,9 @@ class PushLogAdmin(admin.ModelAdmin):
     raw_id_fields = ["connection", "api_key"]
     show_full_result_count = False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(DroppedReferrer)
-class DroppedReferrerAdmin(admin.ModelAdmin):
+class DroppedReferrerAdmin(ReadOnlyAdmin):
     list_display = ["raw_referrer_value", "count", "connection", "first_seen_at", "last_seen_at"]
     search_fields = ["raw_referrer_value", "=connection__id"]
     raw_id_fields = ["connection"]

@@ -1,4 +1,4 @@
-"""Seed the AI-platform allow-list (idempotent; reversing removes only untouched seed rows)."""
+"""Seed the AI-platform allow-list (idempotent; reversing removes the seeded platforms)."""
 
 from django.db import migrations
 
