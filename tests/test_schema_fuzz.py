@@ -10,6 +10,8 @@ import os
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
@@ -48,7 +50,18 @@ NO_LIMITS = {"api_key": "1000000/min", "push": "1000000/min"}
 
 
 @pytest.fixture
-def seeded(organization, brand):
+def keep_test_connection():
+    """Schemathesis calls the WSGI app directly; like Django's test client, keep the request
+    signals from closing the test's database connection in the middle of its transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def seeded(organization, brand, keep_test_connection):
     token = api_key_create(organization=organization, name="fuzz", scopes=["configure", "query"])
     connection = Connection.objects.create(
         brand=brand, website="example.com", provider="adobe_analytics"
