@@ -192,8 +192,10 @@ def _parse_careful(body: bytes, fmt: str) -> tuple[list[Row], list[str]]:
                 unknown.setdefault(name, index)
     if errors:
         raise PushError(422, errors[:MAX_LISTED], error_count=len(errors))
-    warnings = [UNKNOWN_FIELD.format(name=name, index=index) for name, index in unknown.items()]
-    return rows, warnings
+    warnings = [
+        UNKNOWN_FIELD.format(name=name[:100], index=index) for name, index in unknown.items()
+    ]
+    return rows, capped(warnings, len(warnings))
 
 
 def events_parse(body: bytes, fmt: str) -> tuple[list[Row], list[str]]:

@@ -554,3 +554,34 @@ def test_allow_list_edits_apply_to_the_next_push(api_client, connection):
     body = push(api_client, connection, [event(raw_referrer_value="ai.example")]).json()
     assert body["accepted"] == 1
     assert ReferralRow.objects.get().platform_id == platform.pk
+
+
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_lone_surrogates_are_422_not_500(api_client, connection, fmt):
+    body = (
+        '{"date": "2026-05-20", "raw_referrer_value": "chatgpt.com", "raw_page_value": "/\\ud800"}'
+    )
+    if fmt == "json":
+        body = f"[{body}]"
+    content_type = "application/json" if fmt == "json" else "application/x-ndjson"
+    response = post_raw(api_client, connection, body.encode(), content_type=content_type)
+    assert response.status_code == 422
+    (error,) = response.json()["detail"]
+    assert error["loc"] == ["body", 0, "raw_page_value"] and error["type"] == "string_unicode"
+
+
+def test_surrogate_pairs_are_fine(api_client, connection):
+    body = (
+        b'[{"date": "2026-05-20", "raw_referrer_value": "chatgpt.com",'
+        b' "raw_page_value": "/\\ud83d\\ude00"}]'
+    )
+    assert post_raw(api_client, connection, body).status_code == 200
+    assert ReferralRow.objects.get().raw_page_value == "/\U0001f600"
+
+
+def test_unknown_field_warnings_are_capped_and_short(api_client, connection):
+    events = [event(raw_page_value=f"/p{i}", **{f"x{i}" + "y" * 500: 1}) for i in range(150)]
+    warnings = push(api_client, connection, events).json()["warnings"]
+    assert len(warnings) == 101
+    assert warnings[-1] == "... and 50 more"
+    assert all(len(w) < 200 for w in warnings)
