@@ -16,26 +16,27 @@ from . import charts
 from .selectors.dashboard import SeriesPoint, Totals
 from .templatetags.dashboard_format import NONE, count, money, percent
 
+# Well separated hues, so neighbours in a stack stay apart; brand-like where it helps.
 PLATFORM_COLORS = {
     "chatgpt": "#10a37f",
+    "perplexity": "#7b61ff",
+    "gemini": "#f2b100",
     "claude": "#d97757",
-    "perplexity": "#1f8a9e",
-    "gemini": "#4c6fe0",
-    "copilot": "#8f5bd6",
-    "deepseek": "#3d5afe",
-    "meta_ai": "#0a84ff",
+    "copilot": "#0078d4",
+    "deepseek": "#e15759",
+    "meta_ai": "#59a1e8",
     "grok": "#4a4a4a",
-    "mistral": "#f2a900",
+    "mistral": "#b07aa1",
 }
 FALLBACK_COLORS = (
+    "#9c755f",
+    "#76b7b2",
     "#c2417a",
-    "#2e9d5b",
-    "#b8860b",
-    "#6b7fa3",
-    "#a0522d",
-    "#5f9ea0",
-    "#9b59b6",
-    "#7f8c2d",
+    "#59a14f",
+    "#8c8c3a",
+    "#5f6b7a",
+    "#ff9da7",
+    "#2f4b7c",
 )
 
 

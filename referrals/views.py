@@ -47,6 +47,7 @@ from .selectors.dashboard import (
 )
 
 PRESET_DAYS = (7, 28, 90, 365)
+OPTIONAL_ON_PHONES = ("pageviews", "transactions")
 
 
 @dataclass
@@ -137,8 +138,15 @@ def _report(connection: Connection, state: ViewState) -> dict:
         "chart_data": chart_data,
         "top": top,
         "pages": [(item, platform_split(item.sessions_by_platform)) for item in top.items],
+        # (key, label, link, hidden on a phone unless it is the sort key)
         "sort_columns": [
-            (key, key.capitalize(), replace(state, sort=key, page=1).query()) for key in SORT_FIELDS
+            (
+                key,
+                key.capitalize(),
+                replace(state, sort=key, page=1).query(),
+                key in OPTIONAL_ON_PHONES and key != state.sort,
+            )
+            for key in SORT_FIELDS
         ],
         "prev_page_query": replace(state, page=top.page - 1).query(),
         "next_page_query": replace(state, page=top.page + 1).query(),

@@ -1,6 +1,6 @@
 """Builders of dashboard test data with the ORM (shared by the dashboard and browser tests)."""
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -80,3 +80,78 @@ def seed_example(connection: Connection) -> None:
     row(connection, "2026-04-03", "claude", "/pricing", referrer="claude.ai",
         sessions=15, pageviews=0, transactions=0)  # fmt: skip
     row(connection, "2026-04-02", "claude", "/pricing", referrer="claude.ai", sessions=500)
+
+
+DEMO_PAGES = (
+    "/",
+    "/pricing",
+    "/blog/how-ai-assistants-choose-sources",
+    "/docs/getting-started",
+    "/blog/launch-notes",
+    "/products/trail-runner-2",
+    "/compare/acme-vs-globex",
+    "/docs/api/authentication",
+    "/blog/2026/05/what-is-generative-engine-optimization-and-why-it-matters-for-ecommerce"
+    "?utm_campaign=spring&ref=newsletter-issue-42",
+    "/careers",
+    "/help/returns",
+    "/products/trail-runner-2/reviews",
+)
+DEMO_PLATFORMS = {  # slug: share of sessions
+    "chatgpt": 0.52,
+    "perplexity": 0.17,
+    "gemini": 0.12,
+    "copilot": 0.08,
+    "claude": 0.07,
+    "deepseek": 0.04,
+}
+
+
+def seed_demo_traffic(connection: Connection, *, end: date, days: int = 56) -> int:
+    """Plausible, deterministic traffic for screenshots: growth, weekly rhythm, long tail."""
+    import math
+    import random
+
+    rng = random.Random(20260528)
+    pages = [sitemap_page(connection.brand, connection.website, raw) for raw in DEMO_PAGES]
+    platforms = {p.slug: p for p in AIPlatform.objects.filter(slug__in=DEMO_PLATFORMS)}
+    now = timezone.now()
+    rows = []
+    for offset in range(days):
+        day = end - timedelta(days=days - 1 - offset)
+        trend = 40 + offset * 1.1
+        weekly = 0.75 if day.weekday() >= 5 else 1.0
+        for slug, share in DEMO_PLATFORMS.items():
+            for rank, page in enumerate(pages):
+                weight = 1 / (rank + 1) ** 0.9
+                mean = (
+                    trend
+                    * weekly
+                    * share
+                    * weight
+                    * (1.6 if slug == "claude" and offset > 30 else 1)
+                )
+                sessions = max(0, int(rng.gauss(mean, math.sqrt(mean + 1))))
+                if not sessions:
+                    continue
+                transactions = sum(rng.random() < 0.035 for _ in range(sessions))
+                rows.append(
+                    ReferralRow(
+                        connection=connection,
+                        brand_id=connection.brand_id,
+                        date=day,
+                        raw_referrer_value=f"https://{slug}.example/",
+                        raw_page_value=page.raw_page_value,
+                        page=page,
+                        platform=platforms[slug],
+                        sessions=sessions,
+                        pageviews=sessions + int(sessions * rng.uniform(0.3, 1.4)),
+                        transactions=transactions,
+                        purchase_revenue=Decimal(transactions * rng.uniform(40, 160)).quantize(
+                            Decimal("0.01")
+                        ),
+                        updated_at=now,
+                    )
+                )
+    ReferralRow.objects.bulk_create(rows, batch_size=2000)
+    return len(rows)
