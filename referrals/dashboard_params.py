@@ -30,6 +30,7 @@ INVALID_DATE = "“{value}” is not a valid {name} (use YYYY-MM-DD); showing th
 DATES_REVERSED = "The start date is after the end date; showing the default range."
 WINDOW_TOO_LONG = "A range covers at most 366 days; showing the 366 days ending {end}."
 UNKNOWN_WEBSITE = "This brand has no connection for “{value}”; showing {website} instead."
+NO_WEBSITE = "This brand has no connection for “{value}” (nor for any website yet)."
 INVALID_SORT = "Pages cannot be sorted by “{value}”; sorted by sessions instead."
 INVALID_PAGE = "“{value}” is not a page number; showing the first page."
 
@@ -94,7 +95,8 @@ def resolve_website(
         website = None
     if website in websites:
         return website, []
-    return default, [UNKNOWN_WEBSITE.format(value=value[:200], website=default)]
+    message = UNKNOWN_WEBSITE if default else NO_WEBSITE
+    return default, [message.format(value=value[:200], website=default)]
 
 
 def _parse_date(value: str, name: str, messages: list[str]) -> date | None:

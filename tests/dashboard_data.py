@@ -114,7 +114,13 @@ def seed_demo_traffic(connection: Connection, *, end: date, days: int = 56) -> i
 
     rng = random.Random(20260528)
     pages = [sitemap_page(connection.brand, connection.website, raw) for raw in DEMO_PAGES]
-    platforms = {p.slug: p for p in AIPlatform.objects.filter(slug__in=DEMO_PLATFORMS)}
+    # An earlier transactional test's flush may have removed the seeded platforms.
+    names = {"chatgpt": "ChatGPT", "perplexity": "Perplexity", "gemini": "Gemini"}
+    names |= {"copilot": "Microsoft Copilot", "claude": "Claude", "deepseek": "DeepSeek"}
+    platforms = {
+        slug: AIPlatform.objects.get_or_create(slug=slug, defaults={"name": names[slug]})[0]
+        for slug in DEMO_PLATFORMS
+    }
     now = timezone.now()
     rows = []
     for offset in range(days):

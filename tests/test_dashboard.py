@@ -231,6 +231,14 @@ def test_invalid_parameters_show_a_message_and_the_defaults(member_client, seede
         assert (state.start, state.end) == (date(2026, 5, 1), date(2026, 5, 28))
 
 
+def test_a_website_for_a_brand_without_connections(member_client, brand):
+    response = get(member_client, website="example.com")
+    assert response.status_code == 200
+    assert response.context["r"].messages == [
+        dashboard_params.NO_WEBSITE.format(value="example.com")
+    ]
+
+
 def test_a_window_over_366_days_is_cut_to_366(member_client, seeded):
     response = get(member_client, start_date="2024-01-01", end_date="2026-05-28")
     state = response.context["state"]

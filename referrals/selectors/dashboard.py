@@ -73,6 +73,13 @@ class TopPage:
     totals: Totals
     sessions_by_platform: list[tuple[str, str, int]] = field(default_factory=list)
 
+    @property
+    def href(self) -> str | None:
+        """A link only for path pages on http(s): an Adobe page name could be `javascript:`."""
+        if self.raw_page_value.startswith("/") and self.url.startswith(("https://", "http://")):
+            return self.url
+        return None
+
 
 @dataclass(frozen=True)
 class TopPages:
