@@ -12,7 +12,7 @@ from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from .dashboard_csv import csv_lines, export_filename
 from .dashboard_metrics import (
@@ -109,7 +109,7 @@ def _resolve(request) -> Resolved | None:
 
 
 def _report(connection: Connection, state: ViewState) -> dict:
-    """KPIs, chart, platform table and top pages: four queries, none when the window is empty."""
+    """KPIs, chart, platform table, top pages: five queries; just one when the window is empty."""
     points = dashboard_series(connection=connection, start=state.start, end=state.end)
     if not points:
         return {"has_data": False}
@@ -153,7 +153,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
     }
 
 
-@require_GET
+@require_safe
 @login_required
 @cache_control(private=True, no_cache=True)
 def dashboard(request):
@@ -186,7 +186,7 @@ def dashboard(request):
     return render(request, "dashboard/index.html", context)
 
 
-@require_GET
+@require_safe
 @login_required
 @cache_control(private=True, no_cache=True)
 def export_csv(request):

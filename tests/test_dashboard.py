@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.staticfiles import finders
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
@@ -664,3 +665,15 @@ def test_query_count_without_data_or_connection(member_client, brand, django_ass
 def test_query_count_of_the_export(member_client, seeded, django_assert_num_queries):
     with django_assert_num_queries(5):  # session + user, brands, connections, rows
         csv_text(export(member_client, **WINDOW))
+
+
+def test_the_page_needs_no_external_assets(member_client, seeded):
+    html = body(get(member_client, **WINDOW))
+    assert re.findall(r'<link[^>]+href="([^"]+)"', html) == ["/static/css/dashboard.css"]
+    assert "<script src" not in html and "@import" not in html
+    assert finders.find("css/dashboard.css")  # collected and served by WhiteNoise
+
+
+def test_head_and_post(member_client, seeded):
+    assert member_client.head(URL).status_code == 200
+    assert member_client.post(URL).status_code == 405
