@@ -124,6 +124,16 @@ def demo(db):
     return brand
 
 
+def wait_for_url(driver, condition, timeout: float = 15) -> None:
+    """A click that submits a form or follows a link returns before the next page loads."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, timeout).until(lambda d: condition(d.current_url))
+    WebDriverWait(driver, timeout).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
 def full_page_screenshot(driver, path: Path, *, width: int, mobile: bool = False) -> None:
     """Emulate a viewport `width` wide and as tall as the page, then capture it."""
     metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": mobile}
@@ -145,7 +155,7 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
     browser.find_element(By.NAME, "username").send_keys("analyst")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-    assert browser.current_url.endswith("/dashboard/")
+    wait_for_url(browser, lambda url: url.endswith("/dashboard/"))
 
     # The default view: the 28 days ending at the latest data.
     start = (END - timedelta(days=27)).isoformat()
@@ -173,7 +183,8 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
 
     # Sorting is a plain link that keeps the rest of the view.
     browser.find_element(By.LINK_TEXT, "Revenue").click()
-    assert "sort=revenue" in browser.current_url and f"start_date={start}" in browser.current_url
+    wait_for_url(browser, lambda url: "sort=revenue" in url)
+    assert f"start_date={start}" in browser.current_url
 
     # The export link carries the same view; fetch it with the browser's session cookie.
     link = browser.find_element(By.LINK_TEXT, "Export CSV").get_attribute("href")
@@ -192,6 +203,6 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
 
     # Signing out is a POST with the CSRF token; the dashboard then asks for a login again.
     browser.find_element(By.CSS_SELECTOR, ".topnav form button").click()
-    assert "/accounts/login/" in browser.current_url
+    wait_for_url(browser, lambda url: "/accounts/login/" in url)
     browser.get(f"{live_server.url}/dashboard/")
     assert "/accounts/login/" in browser.current_url
