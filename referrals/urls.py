@@ -6,4 +6,5 @@ from . import views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("export.csv", views.export_csv, name="dashboard-export"),
 ]

@@ -11,6 +11,7 @@ echo "==> ruff"
 echo "==> makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 
+scripts/ensure_chromium.sh
 echo "==> pytest on SQLite"
 .venv/bin/python -m pytest "$@"
 

@@ -1,0 +1,206 @@
+"""Geometry of the dashboard's stacked daily bar chart, computed server-side for inline SVG.
+
+Pure functions, no Django: the template only draws the rectangles and labels computed here.
+Every day of the window gets a column (zero-filled), so gaps in the data stay visible.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+WIDTH = 960
+HEIGHT = 300
+MARGIN_LEFT = 64
+MARGIN_RIGHT = 12
+MARGIN_TOP = 12
+MARGIN_BOTTOM = 44
+Y_TICKS = 4
+MAX_X_LABELS = 8
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    color: str
+    values: Sequence[int]
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    color: str
+
+
+@dataclass(frozen=True)
+class Column:
+    day: date
+    x: float
+    width: float
+    total: int
+    title: str
+    bars: list[Bar]
+
+
+@dataclass(frozen=True)
+class Tick:
+    value: int
+    y: float
+    label: str
+
+
+@dataclass(frozen=True)
+class XLabel:
+    x: float
+    label: str
+
+
+@dataclass(frozen=True)
+class StackedBarChart:
+    width: int
+    height: int
+    left: float
+    right: float
+    top: float
+    bottom: float
+    columns: list[Column]
+    y_ticks: list[Tick]
+    x_labels: list[XLabel]
+    max_value: int
+
+    @property
+    def plot_height(self) -> float:
+        return self.bottom - self.top
+
+    @property
+    def y_label_x(self) -> float:
+        return self.left - 8
+
+    @property
+    def x_label_y(self) -> float:
+        return self.bottom + 18
+
+    @property
+    def x_title_y(self) -> float:
+        return self.height - 4
+
+    @property
+    def mid_x(self) -> float:
+        return round((self.left + self.right) / 2, 2)
+
+    @property
+    def mid_y(self) -> float:
+        return round((self.top + self.bottom) / 2, 2)
+
+
+def nice_step(raw: float) -> int:
+    """The smallest of 1, 2, 5 x 10^k that is >= raw, and at least 1 (the values are counts)."""
+    if raw <= 1:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for multiple in (1, 2, 5, 10):
+        if multiple * magnitude >= raw:
+            return int(multiple * magnitude)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def compact_number(value: int) -> str:
+    """Axis labels: 950, 1.2k, 3M."""
+    for threshold, suffix in ((1_000_000_000, "B"), (1_000_000, "M"), (1_000, "k")):
+        if value >= threshold:
+            text = f"{value / threshold:.1f}".removesuffix(".0")
+            return f"{text}{suffix}"
+    return str(value)
+
+
+def short_day(day: date) -> str:
+    return f"{day:%b} {day.day}"
+
+
+def _column_title(day: date, series: Sequence[Series], index: int, total: int) -> str:
+    parts = [f"{s.name} {s.values[index]:,}" for s in series if s.values[index]]
+    head = f"{day.isoformat()}: {total:,} AI session{'' if total == 1 else 's'}"
+    return f"{head} — {', '.join(parts)}" if parts else head
+
+
+def stacked_bars(
+    *,
+    days: Sequence[date],
+    series: Sequence[Series],
+    width: int = WIDTH,
+    height: int = HEIGHT,
+    y_ticks: int = Y_TICKS,
+    max_x_labels: int = MAX_X_LABELS,
+) -> StackedBarChart:
+    """Stack each series' value per day, first series at the bottom.
+
+    The y axis runs from 0 to a round number (`y_ticks` equal steps of 1, 2 or 5 x 10^k);
+    at most `max_x_labels` day labels, evenly spaced, always including the first day.
+    """
+    for s in series:
+        if len(s.values) != len(days):
+            raise ValueError(f"series {s.name!r} has {len(s.values)} values for {len(days)} days")
+    left, right = float(MARGIN_LEFT), float(width - MARGIN_RIGHT)
+    top, bottom = float(MARGIN_TOP), float(height - MARGIN_BOTTOM)
+    totals = [sum(s.values[i] for s in series) for i in range(len(days))]
+    step = nice_step(max(totals, default=0) / y_ticks)
+    max_value = step * y_ticks
+    scale = (bottom - top) / max_value
+    slot = (right - left) / len(days) if days else 0.0
+    gap = slot * 0.2 if slot >= 4 else 0.0
+
+    columns = []
+    for i, day in enumerate(days):
+        x = left + i * slot
+        bars, base = [], bottom
+        for s in series:
+            value = s.values[i]
+            if value <= 0:
+                continue
+            bar_height = value * scale
+            base -= bar_height
+            bars.append(
+                Bar(
+                    x=round(x + gap / 2, 2),
+                    y=round(base, 2),
+                    width=round(slot - gap, 2),
+                    height=round(bar_height, 2),
+                    color=s.color,
+                )
+            )
+        columns.append(
+            Column(
+                day=day,
+                x=round(x, 2),
+                width=round(slot, 2),
+                total=totals[i],
+                title=_column_title(day, series, i, totals[i]),
+                bars=bars,
+            )
+        )
+
+    ticks = [
+        Tick(value=step * k, y=round(bottom - step * k * scale, 2), label=compact_number(step * k))
+        for k in range(y_ticks + 1)
+    ]
+    every = max(1, math.ceil(len(days) / max_x_labels))
+    x_labels = [
+        XLabel(x=round(left + (i + 0.5) * slot, 2), label=short_day(day))
+        for i, day in enumerate(days)
+        if i % every == 0
+    ]
+    return StackedBarChart(
+        width=width,
+        height=height,
+        left=left,
+        right=right,
+        top=top,
+        bottom=bottom,
+        columns=columns,
+        y_ticks=ticks,
+        x_labels=x_labels,
+        max_value=max_value,
+    )
