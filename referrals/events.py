@@ -45,6 +45,7 @@ MSG_LE = "Input should be less than or equal to {limit}"
 MSG_TOO_SHORT = "String should have at least 1 character"
 MSG_TOO_LONG = "String should have at most {limit} characters"
 MSG_NUL = "String should not contain NUL characters"
+MSG_SURROGATE = "String should not contain lone surrogates (\\ud800-\\udfff)"
 MSG_DATE = "Input should be a valid date in the format YYYY-MM-DD"
 MSG_DATE_FUTURE = "Date should not be later than {limit} (today UTC + 1 day)"
 
@@ -121,6 +122,11 @@ def _string(value: Any, *, max_length: int, min_length: int) -> str:
         raise FieldError(MSG_TOO_LONG.format(limit=max_length), "string_too_long")
     if "\x00" in value:
         raise FieldError(MSG_NUL, "string_nul")
+    if not value.isascii():
+        try:  # a JSON escape such as "\ud800" decodes to a str that no database can store
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise FieldError(MSG_SURROGATE, "string_unicode") from None
     return value
 
 
