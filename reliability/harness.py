@@ -115,7 +115,12 @@ class Gunicorn:
         self.log_path = Path(pg.dir) / f"{name}-{self.port}.log"
         self.access_path = Path(pg.dir) / f"{name}-{self.port}.access.log"
         self._log = open(self.log_path, "w")  # noqa: SIM115 (closed in stop)
-        extra = ("--access-logfile", str(self.access_path), "--access-logformat", "%(p)s %(s)s")
+        extra = (
+            "--access-logfile",
+            str(self.access_path),
+            "--access-logformat",
+            "%(p)s %(s)s %(U)s",
+        )
         self.process = bench.start_gunicorn(
             {"DATABASE_URL": service_url(pg), "PUSH_RATE_LIMIT": "100000/min", **(env or {})},
             self.port,
@@ -142,10 +147,14 @@ class Gunicorn:
     def log_count(self, fragment: str) -> int:
         return self.log_path.read_text(errors="replace").count(fragment)
 
-    def access_log(self) -> list[tuple[int, int]]:
-        """(worker pid, status) of every request answered so far."""
-        lines = self.access_path.read_text().split("\n")
-        return [tuple(int(part) for part in line.split()) for line in lines if line.strip()]
+    def access_log(self, path: str) -> list[tuple[int, int]]:
+        """(worker pid, status) of every request to `path` answered so far."""
+        out = []
+        for line in self.access_path.read_text().splitlines():
+            pid, status, url = line.split(" ", 2)
+            if url == path:
+                out.append((int(pid.strip("<>")), int(status)))
+        return out
 
     def stop(self) -> None:
         self.process.terminate()
@@ -368,6 +377,12 @@ class Verdict:
         self.figures: list[tuple[str, object]] = []
         self.failures: list[str] = []
         self.started = time.monotonic()
+        self.ended: float | None = None
+
+    def close(self) -> "Verdict":
+        """Stop the clock (the summary is printed later)."""
+        self.ended = self.ended or time.monotonic()
+        return self
 
     def figure(self, label: str, value) -> None:
         self.figures.append((label, value))
@@ -380,7 +395,7 @@ class Verdict:
         return ok
 
     def finish(self) -> int:
-        elapsed = time.monotonic() - self.started
+        elapsed = (self.ended or time.monotonic()) - self.started
         state = "OK" if not self.failures else f"FAILED ({len(self.failures)})"
         print(f"== {self.name}: {state} in {elapsed:.0f} s", flush=True)
         return 0 if not self.failures else 1
