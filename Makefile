@@ -1,4 +1,4 @@
-.PHONY: run test lint bench-ingest bench-read
+.PHONY: run test lint bench-ingest bench-read reliability soak
 
 run:  ## set up, seed a demo and serve on http://127.0.0.1:8000
 	scripts/run.sh
@@ -14,3 +14,9 @@ bench-ingest:  ## push benchmark: PostgreSQL + gunicorn, 1M preloaded rows (benc
 
 bench-read:  ## read benchmark: dashboard and sitemap over 5M rows (bench/read.py)
 	scripts/bench.sh read
+
+reliability:  ## faults, concurrency, rate limit, hostile input, 3-min soak (docs/reliability.md)
+	scripts/bootstrap.sh && .venv/bin/python -m reliability
+
+soak:  ## SOAK_MINUTES (default 30) of mixed pushes and reads against gunicorn + PostgreSQL
+	scripts/bootstrap.sh && .venv/bin/python -m reliability.soak --minutes $${SOAK_MINUTES:-30}

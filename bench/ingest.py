@@ -148,8 +148,10 @@ def preload(connection, rows: int) -> None:
         print(f"preloaded: {cursor.fetchone()[0]:,} rows in referrals_referralrow")
 
 
-def start_gunicorn(env_extra: dict, port: int) -> subprocess.Popen:
-    env = {**os.environ, **env_extra, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING"}
+def start_gunicorn(
+    env_extra: dict, port: int, workers: int = 1, extra_args: tuple = (), **popen
+) -> subprocess.Popen:
+    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", **env_extra}
     process = subprocess.Popen(
         [
             str(ROOT / ".venv/bin/gunicorn"),
@@ -157,14 +159,16 @@ def start_gunicorn(env_extra: dict, port: int) -> subprocess.Popen:
             "--bind",
             f"127.0.0.1:{port}",
             "--workers",
-            "1",
+            str(workers),
             "--timeout",
             "120",
             "--log-level",
             "warning",
+            *extra_args,
         ],
         cwd=ROOT,
         env=env,
+        **popen,
     )
     for _ in range(100):
         try:

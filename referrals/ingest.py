@@ -126,8 +126,8 @@ def _parse_fast(body: bytes, fmt: str) -> list[Row] | None:
         else:
             decode = events.fast_event_decoder.decode
             decoded = [decode(line) for _, line in _ndjson_lines(body)]
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return None  # msgspec raises UnicodeDecodeError for invalid UTF-8 inside a string
     if not decoded or len(decoded) > settings.PUSH_MAX_EVENTS:
         return None
     if max(event.date for event in decoded) > events.latest_allowed_date():

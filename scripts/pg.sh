@@ -22,6 +22,14 @@ pg_start() {
   [ "$(id -u)" = "0" ] && chown nobody "$PG_DIR"
   _pg_as "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 \
     >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+  pg_server_start || return 1
+  DATABASE_URL="postgres://postgres@$(printf '%s' "$PG_DIR" | sed 's#/#%2F#g')/postgres"
+  export PG_DIR DATABASE_URL
+}
+
+# pg_server_start / pg_server_stop (re)start and stop the server of PG_DIR without removing it
+# (reliability/faults.py takes the database away in the middle of a push).
+pg_server_start() {
   # Sockets live in PG_DIR, nothing listens on TCP. Tests run with durability off for speed;
   # benchmarks set PG_DURABLE=1 to measure with PostgreSQL's default fsync behaviour.
   local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
@@ -30,13 +38,15 @@ pg_start() {
     -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' $durability \
         -c max_connections=200 -c shared_buffers=256MB" \
     start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
-  DATABASE_URL="postgres://postgres@$(printf '%s' "$PG_DIR" | sed 's#/#%2F#g')/postgres"
-  export PG_DIR DATABASE_URL
+}
+
+pg_server_stop() {
+  _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1
 }
 
 pg_stop() {
   if [ -n "${PG_DIR:-}" ] && [ -d "$PG_DIR/data" ]; then
-    _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    pg_server_stop || true
     rm -rf "$PG_DIR"
   fi
 }

@@ -1,0 +1,1 @@
+"""Reliability checks against gunicorn and a throwaway PostgreSQL (see docs/reliability.md)."""
