@@ -14,6 +14,7 @@ from .models import (
     ApiKey,
     Brand,
     Connection,
+    DailyPlatformTotal,
     DroppedReferrer,
     GoogleAnalyticsIntegration,
     Organization,
@@ -323,6 +324,27 @@ class ReferralRowAdmin(ReadOnlyAdmin):
     raw_id_fields = ["connection", "brand", "page"]
     show_full_result_count = False
     list_per_page = 50
+
+
+@admin.register(DailyPlatformTotal)
+class DailyPlatformTotalAdmin(ReadOnlyAdmin):
+    """The dashboard's daily rollup, kept by the pushes: shown to check it against the rows."""
+
+    list_display = [
+        "date",
+        "platform",
+        "connection",
+        "row_count",
+        "sessions",
+        "pageviews",
+        "transactions",
+        "purchase_revenue",
+    ]
+    list_filter = ["platform"]
+    list_select_related = ["platform", "connection"]
+    search_fields = ["=platform__slug", "=connection__id"]
+    raw_id_fields = ["connection"]
+    show_full_result_count = False
 
 
 @admin.register(PushLog)

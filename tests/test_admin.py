@@ -20,6 +20,7 @@ from referrals.models import (
     ApiKey,
     Brand,
     Connection,
+    DailyPlatformTotal,
     DroppedReferrer,
     GoogleAnalyticsIntegration,
     Organization,
@@ -28,6 +29,7 @@ from referrals.models import (
     SitemapPage,
     page_key,
 )
+from referrals.rollup import daily_totals_rebuild
 from referrals.services import ACTIVE_CONNECTION_EXISTS, GA_INTEGRATION_EXISTS, api_key_create
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +71,13 @@ BUILDERS = {
     ),
     SitemapPage: (lambda w: w["page"], "launch"),
     ReferralRow: (lambda w: w["row"], "chatgpt.com"),
+    DailyPlatformTotal: (
+        lambda w: (
+            daily_totals_rebuild(connection_ids=[w["connection"].pk])
+            or DailyPlatformTotal.objects.get(connection=w["connection"])
+        ),
+        "chatgpt",
+    ),
     PushLog: (
         lambda w: PushLog.objects.create(
             connection=w["connection"], status_code=200, received=2, accepted=2, batch_id="b-1"
@@ -146,7 +155,7 @@ def test_changelist_search_add_and_change_pages(admin_client, world, model):
         assert admin_client.get(admin_url(model, "changelist"), {"q": odd}).status_code == 200
 
     # Rows, push logs and tallies are written by the pipeline only: viewable, not addable.
-    read_only = model in {ReferralRow, PushLog, DroppedReferrer}
+    read_only = model in {ReferralRow, DailyPlatformTotal, PushLog, DroppedReferrer}
     assert admin_client.get(admin_url(model, "add")).status_code == (403 if read_only else 200)
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
 

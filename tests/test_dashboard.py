@@ -635,9 +635,10 @@ def test_csv_streams_big_windows_in_chunks(member_client, connection):
 
 # Query counts -------------------------------------------------------------------------------
 
-# session + user, brands, connections, series, previous totals, page count, page slice,
-# split of that slice, recent pushes, dropped referrers; +1 for the latest date by default.
-FULL_PAGE_QUERIES = 11
+# session + user, brands, connections, series and previous totals (daily rollup), page
+# ranking, totals per platform of the slice, recent pushes, dropped referrers; +1 for the
+# latest date by default.
+FULL_PAGE_QUERIES = 10
 
 
 def test_query_count_of_the_dashboard_does_not_grow_with_the_data(

@@ -3,6 +3,8 @@
 Reads follow the active connection: every metric query filters on one connection id (the
 website's active connection), so rows kept on disabled connections never count. Rows whose
 platform is NULL (the allow-list no longer matches them) never count; a NULL metric counts as 0.
+KPIs and the daily chart read the daily rollup (DailyPlatformTotal, ~15 rows a day); the
+landing pages read the rows through a covering index on PostgreSQL (connection, date).
 """
 
 from collections.abc import Iterator
@@ -13,7 +15,7 @@ from decimal import Decimal
 from django.db.models import DecimalField, F, Max, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from ..models import Brand, Connection, DroppedReferrer, PushLog, ReferralRow
+from ..models import Brand, Connection, DailyPlatformTotal, DroppedReferrer, PushLog, ReferralRow
 
 SORT_FIELDS = ("sessions", "pageviews", "transactions", "revenue")
 RECENT_PUSHES = 10
@@ -115,23 +117,34 @@ def dashboard_connections(*, brand: Brand) -> list[Connection]:
 
 
 def _rows(*, connection: Connection) -> QuerySet:
-    return ReferralRow.objects.filter(
-        connection_id=connection.pk, brand_id=connection.brand_id, platform__isnull=False
-    )
+    # No brand filter: the connection id implies it, and the covering index does not hold it.
+    return ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
+
+
+def _daily(*, connection: Connection) -> QuerySet:
+    return DailyPlatformTotal.objects.filter(connection_id=connection.pk)
+
+
+_DAILY_METRICS = {
+    "sum_sessions": Sum("sessions"),
+    "sum_pageviews": Sum("pageviews"),
+    "sum_transactions": Sum("transactions"),
+    "sum_revenue": Sum("purchase_revenue"),
+}
 
 
 def dashboard_latest_date(*, connection: Connection) -> date | None:
     """The latest day with counted rows: the default window ends there."""
-    return _rows(connection=connection).aggregate(latest=Max("date"))["latest"]
+    return _daily(connection=connection).aggregate(latest=Max("date"))["latest"]
 
 
 def dashboard_series(*, connection: Connection, start: date, end: date) -> list[SeriesPoint]:
     """One query: totals per (day, platform); the KPIs, chart and platform table derive from it."""
     rows = (
-        _rows(connection=connection)
+        _daily(connection=connection)
         .filter(date__range=(start, end))
         .values("date", "platform__name", "platform__slug")
-        .annotate(**METRICS)
+        .annotate(**_DAILY_METRICS)
         .order_by("date", "platform__name")
     )
     return [
@@ -147,7 +160,16 @@ def dashboard_series(*, connection: Connection, start: date, end: date) -> list[
 
 def dashboard_totals(*, connection: Connection, start: date, end: date) -> Totals:
     """The window's totals in one aggregate (used for the previous period)."""
-    row = _rows(connection=connection).filter(date__range=(start, end)).aggregate(**METRICS)
+    row = (
+        _daily(connection=connection)
+        .filter(date__range=(start, end))
+        .aggregate(
+            sum_sessions=Coalesce(Sum("sessions"), 0),
+            sum_pageviews=Coalesce(Sum("pageviews"), 0),
+            sum_transactions=Coalesce(Sum("transactions"), 0),
+            sum_revenue=Coalesce(Sum("purchase_revenue"), _ZERO_REVENUE),
+        )
+    )
     return Totals.from_row(row)
 
 
@@ -156,43 +178,47 @@ def dashboard_top_pages(
 ) -> TopPages:
     """Landing pages ranked by `sort` (then by page id, stable on every database).
 
-    Three queries: the number of pages, the requested slice with its totals, and the
-    sessions per platform of the pages in that slice only. A page number past the end
-    shows the last page.
+    Two queries: the ranking (every page of the window with its `sort` sum, one scan of the
+    window; the number of pages is its length), then the totals per platform of the pages
+    of the requested slice only. A page number past the end shows the last page.
     """
     if sort not in SORT_FIELDS:
         raise ValueError(f"unknown sort {sort!r}")
     rows = _rows(connection=connection).filter(date__range=(start, end))
-    total = rows.values("page_id").distinct().count()
+    metric = f"sum_{sort}"
+    ranking = list(
+        rows.values("page_id")
+        .annotate(**{metric: METRICS[metric]})
+        .order_by(F(metric).desc(), "page_id")
+        .values_list("page_id", flat=True)
+    )
+    total = len(ranking)
     page = min(page, max(1, -(-total // per_page)))
     if not total:
         return TopPages(total=0, page=1, per_page=per_page, items=[])
-    offset = (page - 1) * per_page
-    ranked = list(
-        rows.values("page_id", "page__url", "page__raw_page_value")
-        .annotate(**METRICS)
-        .order_by(F(f"sum_{sort}").desc(), "page_id")[offset : offset + per_page]
-    )
-    split: dict[int, list[tuple[str, str, int]]] = {row["page_id"]: [] for row in ranked}
+    slice_ids = ranking[(page - 1) * per_page : page * per_page]
+    found: dict[int, dict] = {}
     for row in (
-        rows.filter(page_id__in=list(split))
-        .values("page_id", "platform__name", "platform__slug")
-        .annotate(sum_sessions=METRICS["sum_sessions"])
-        .order_by("page_id", "-sum_sessions", "platform__name")
+        rows.filter(page_id__in=slice_ids)
+        .values("page_id", "page__url", "page__raw_page_value", "platform__name", "platform__slug")
+        .annotate(**METRICS)
     ):
-        split[row["page_id"]].append(
-            (row["platform__name"], row["platform__slug"], int(row["sum_sessions"]))
+        entry = found.setdefault(row["page_id"], {"row": row, "totals": Totals(), "split": []})
+        entry["totals"] += Totals.from_row(row)
+        entry["split"].append((row["platform__name"], row["platform__slug"], row["sum_sessions"]))
+    items = []
+    for page_id in slice_ids:
+        entry = found[page_id]
+        split = sorted(entry["split"], key=lambda item: (-item[2], item[0]))
+        items.append(
+            TopPage(
+                page_id=page_id,
+                url=entry["row"]["page__url"],
+                raw_page_value=entry["row"]["page__raw_page_value"],
+                totals=entry["totals"],
+                sessions_by_platform=[(name, slug, int(n)) for name, slug, n in split],
+            )
         )
-    items = [
-        TopPage(
-            page_id=row["page_id"],
-            url=row["page__url"],
-            raw_page_value=row["page__raw_page_value"],
-            totals=Totals.from_row(row),
-            sessions_by_platform=split[row["page_id"]],
-        )
-        for row in ranked
-    ]
     return TopPages(total=total, page=page, per_page=per_page, items=items)
 
 
