@@ -18,7 +18,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +30,9 @@ PUSHES = int(os.environ.get("BENCH_PUSHES", "9"))
 PRELOAD_ROWS = int(os.environ.get("BENCH_PRELOAD_ROWS", "1000000"))
 BATCH = 10_000
 PAGES = 2_000
-END = date(2026, 11, 20)
+# The preloaded days end here; push i ends i days later, still in the past (dates later than
+# tomorrow are refused).
+END = datetime.now(UTC).date() - timedelta(days=PUSHES + 2)
 
 AI_REFERRERS = [
     "chatgpt.com",

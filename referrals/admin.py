@@ -328,7 +328,7 @@ class ReferralRowAdmin(ReadOnlyAdmin):
 
 @admin.register(DailyPlatformTotal)
 class DailyPlatformTotalAdmin(ReadOnlyAdmin):
-    """The dashboard's daily rollup, kept by the pushes: shown to check it against the rows."""
+    """The dashboard's daily rollup, kept by triggers on the rows: shown to check it."""
 
     list_display = [
         "date",

@@ -266,10 +266,10 @@ class ReferralRow(models.Model):
 class DailyPlatformTotal(models.Model):
     """Sums of a connection's counted rows per (day, platform): the dashboard's daily rollup.
 
-    Kept equal to a GROUP BY of ReferralRow (platform not null) by the push transaction
-    (referrals/rollup.py applies the batch's deltas) and rebuilt by renormalize_referrers;
-    a NULL metric counts as 0. Reads of KPIs and the daily chart scan ~15 rows a day here
-    instead of thousands of rows.
+    Equal at all times to a GROUP BY of ReferralRow where the platform is set (a NULL metric
+    counts as 0): triggers on the rows keep it in the writing transaction, whatever writes
+    them (a push, renormalize_referrers, a deletion, the ORM); migration 0005 holds them.
+    KPIs and the daily chart read ~15 rows a day here instead of thousands of rows.
     """
 
     connection = models.ForeignKey(

@@ -18,7 +18,6 @@ from .models import (
     Organization,
 )
 from .normalization import website_canonical
-from .rollup import daily_totals_rebuild
 
 TOKEN_PREFIX = "air_"
 UNKNOWN_PROVIDER = "Unknown provider {provider!r}; supported: {supported}."
@@ -157,7 +156,7 @@ def referrers_renormalize(*, dry_run: bool = False) -> list[RenormalizeChange]:
 
     Rows whose referrer no longer matches keep their data with a NULL platform (the read side
     skips them); events once rejected were never stored, so they cannot come back here. The
-    daily rollup is rebuilt from the rows when anything changed.
+    daily rollup follows by itself (the rows' triggers).
     """
     from django.db.models import Count
 
@@ -178,15 +177,11 @@ def referrers_renormalize(*, dry_run: bool = False) -> list[RenormalizeChange]:
         if new_id != platform_id:
             changes.append(RenormalizeChange(raw, names.get(platform_id), names.get(new_id), rows))
             targets.setdefault(new_id, []).append(raw)
-    if not dry_run and targets:
+    if not dry_run:
         with transaction.atomic():
-            # Pushes hold their connection's lock while they apply deltas to the daily rollup:
-            # holding every connection's lock keeps them out until the rollup is rebuilt.
-            list(Connection.objects.select_for_update().order_by("pk").values_list("pk"))
             for new_id, raws in targets.items():
                 for start in range(0, len(raws), 500):
                     ReferralRow.objects.filter(
                         raw_referrer_value__in=raws[start : start + 500]
                     ).update(platform_id=new_id)
-            daily_totals_rebuild()
     return sorted(changes, key=lambda change: (-change.rows, change.raw_referrer_value))

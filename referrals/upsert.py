@@ -1,9 +1,10 @@
 """Set-based writes of a push: site-map pages, the row upsert, the dropped-referrer tally.
 
-The batch is staged in a temporary table (one COPY on PostgreSQL, one executemany on SQLite),
-applied to the daily rollup, and merged with one INSERT ... SELECT ... ON CONFLICT. Rows are
-written in upsert-key order so that concurrent pushes lock keys in the same order, and
-unchanged rows are not rewritten (retries re-send identical data).
+PostgreSQL gets one COPY into a temporary table and one INSERT ... ON CONFLICT; SQLite gets
+one executemany of INSERT ... ON CONFLICT. Triggers on the rows keep the daily rollup
+(DailyPlatformTotal) in the same transaction. Rows are written in upsert-key order so that
+concurrent pushes lock keys in the same order, and unchanged rows are not rewritten (retries
+re-send identical data).
 """
 
 import logging
@@ -18,7 +19,6 @@ from django.db import connection as db
 from .events import Row
 from .models import Connection, DroppedReferrer, ReferralRow, SitemapPage, page_key
 from .normalization import page_location
-from .rollup import daily_totals_apply
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +101,10 @@ def rows_upsert(*, connection: Connection, rows: list[tuple[Row, int]], now) -> 
         ),
         key=lambda record: record[:3],
     )
-    _rows_merge(connection, records, now)
+    if db.vendor == "postgresql":
+        _upsert_postgresql(connection, records, now)
+    else:
+        _upsert_portable(connection, records, now)
 
 
 _COLUMNS = (
@@ -111,53 +114,53 @@ _COLUMNS = (
 _SET = ", ".join(f"{c} = excluded.{c}" for c in _METRICS) + ", updated_at = excluded.updated_at"
 
 
-def _rows_merge(connection: Connection, records: list[tuple], now) -> None:
-    """Stage the batch in a temporary table, apply it to the daily rollup, merge it into the rows.
-
-    PostgreSQL stages with one COPY, SQLite with one executemany; the merge is one
-    INSERT ... SELECT ... ON CONFLICT on both, which skips rows whose values did not change.
-    """
+def _upsert_postgresql(connection: Connection, records: list[tuple], now) -> None:
+    changed = " OR ".join(f"r.{c} IS DISTINCT FROM excluded.{c}" for c in _METRICS)
     # A name of its own: pushes nested in one outer transaction must not see each other's rows.
-    staged = f"push_rows_{uuid.uuid4().hex[:16]}"
-    postgres = db.vendor == "postgresql"
-    distinct = "IS DISTINCT FROM" if postgres else "IS NOT"
-    changed = " OR ".join(f"{_ROWS}.{c} {distinct} excluded.{c}" for c in _METRICS)
+    temp = f"push_rows_{uuid.uuid4().hex[:16]}"
     with db.cursor() as cursor:
         cursor.execute(
-            f"CREATE TEMP TABLE {staged} (date date, page_id bigint, raw_referrer_value text, "
+            f"CREATE TEMP TABLE {temp} (date date, page_id bigint, raw_referrer_value text, "
             "raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint, "
-            "transactions bigint, purchase_revenue decimal(17, 4), batch_id text)"
-            + (" ON COMMIT DROP" if postgres else "")
+            "transactions bigint, purchase_revenue numeric(17, 4), batch_id text) ON COMMIT DROP"
         )
-        if postgres:
-            with cursor.cursor.copy(f"COPY {staged} ({_COLUMNS}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
-        else:
-            ops = db.ops
-            cursor.executemany(
-                f"INSERT INTO {staged} ({_COLUMNS}) VALUES ({', '.join(['%s'] * 10)})",
-                [
-                    (
-                        ops.adapt_datefield_value(r[0]),
-                        *r[1:8],
-                        ops.adapt_decimalfield_value(r[8], 17, 4),
-                        r[9],
-                    )
-                    for r in records
-                ],
-            )
-        daily_totals_apply(cursor=cursor, staged=staged, connection_id=connection.pk)
-        # WHERE true: SQLite needs it to tell the upsert's ON from a join's ON.
+        with cursor.cursor.copy(f"COPY {temp} ({_COLUMNS}) FROM STDIN") as copy:
+            for record in records:
+                copy.write_row(record)
         cursor.execute(
-            f"INSERT INTO {_ROWS} (connection_id, brand_id, updated_at, {_COLUMNS}) "
-            f"SELECT %s, %s, %s, {_COLUMNS} FROM {staged} WHERE true "
+            f"INSERT INTO {_ROWS} AS r (connection_id, brand_id, updated_at, {_COLUMNS}) "
+            f"SELECT %s, %s, %s, {_COLUMNS} FROM {temp} "
             f"ON CONFLICT (connection_id, date, page_id, raw_referrer_value) "
             f"DO UPDATE SET {_SET} WHERE {changed}",
-            [connection.pk, connection.brand_id, db.ops.adapt_datetimefield_value(now)],
+            [connection.pk, connection.brand_id, now],
         )
-        if not postgres:
-            cursor.execute(f"DROP TABLE {staged}")
+
+
+def _upsert_portable(connection: Connection, records: list[tuple], now) -> None:
+    changed = " OR ".join(f"{_ROWS}.{c} IS NOT excluded.{c}" for c in _METRICS)
+    placeholders = ", ".join(["%s"] * 13)
+    sql = (
+        f"INSERT INTO {_ROWS} (connection_id, brand_id, updated_at, {_COLUMNS}) "
+        f"VALUES ({placeholders}) "
+        f"ON CONFLICT (connection_id, date, page_id, raw_referrer_value) "
+        f"DO UPDATE SET {_SET} WHERE {changed}"
+    )
+    ops = db.ops
+    stamp = ops.adapt_datetimefield_value(now)
+    params = [
+        (
+            connection.pk,
+            connection.brand_id,
+            stamp,
+            ops.adapt_datefield_value(r[0]),
+            *r[1:8],
+            ops.adapt_decimalfield_value(r[8], 17, 4),
+            r[9],
+        )
+        for r in records
+    ]
+    with db.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def dropped_referrers_tally(*, connection: Connection, dropped: Counter, now) -> None:

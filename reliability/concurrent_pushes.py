@@ -94,6 +94,9 @@ def run(pg, *, clients: int, pushes: int, rows: int, workers: int, pool_size: in
     verdict.figure("duplicated keys", duplicates)
     verdict.figure("keys not equal to their last committed writer", len(wrong))
     verdict.check(duplicates == 0, f"{duplicates} duplicated keys")
+    mismatches = h.rollup_mismatches(tenant.connection_id)
+    verdict.figure("daily rollup groups differing from the rows", mismatches)
+    verdict.check(mismatches == 0, f"{mismatches} daily rollup groups differ from the rows")
     verdict.check(not extra, f"{len(extra)} stored keys no push sent")
     example = (
         f"{wrong[0]}: stored {stored.get(wrong[0])}, expected {expected[wrong[0]]}" if wrong else ""

@@ -305,6 +305,13 @@ def run(pg, *, kill: int, terminate: int, stop: int, inflight: int, rows: int, w
         stop_trials(pg, verdict, trials=stop, rows=rows, workers=workers)
     if inflight:
         inflight_disable(pg, verdict, pushes=inflight, rows=max(rows // 10, 100), workers=workers)
+    # The daily rollup is written in the push's transaction: no fault may leave it off.
+    mismatches = sum(
+        h.rollup_mismatches(connection_id)
+        for (connection_id,) in h.sql("SELECT id FROM referrals_connection")
+    )
+    verdict.figure("daily rollup groups differing from the rows, all trials", mismatches)
+    verdict.check(mismatches == 0, f"{mismatches} daily rollup groups differ from the rows")
     return verdict
 
 

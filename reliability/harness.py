@@ -287,6 +287,22 @@ def duplicate_keys(connection_id: str) -> int:
     return count
 
 
+def rollup_mismatches(connection_id: str) -> int:
+    """(day, platform) groups where the daily rollup differs from a GROUP BY of the rows."""
+    (count,) = sql(
+        "SELECT count(*) FROM (SELECT date, platform_id, count(*) AS n,"
+        " sum(coalesce(pageviews, 0)) AS pv, sum(coalesce(sessions, 0)) AS s,"
+        " sum(coalesce(transactions, 0)) AS t, sum(coalesce(purchase_revenue, 0)) AS r"
+        " FROM referrals_referralrow WHERE connection_id = %s AND platform_id IS NOT NULL"
+        " GROUP BY date, platform_id) g FULL JOIN (SELECT * FROM referrals_dailyplatformtotal"
+        " WHERE connection_id = %s) d ON d.date = g.date AND d.platform_id = g.platform_id"
+        " WHERE (g.n, g.pv, g.s, g.t, g.r) IS DISTINCT FROM"
+        " (d.row_count, d.pageviews, d.sessions, d.transactions, d.purchase_revenue)",
+        [connection_id, connection_id],
+    )[0]
+    return count
+
+
 def shuffled(events: list[dict], rng: random.Random) -> list[dict]:
     events = list(events)
     rng.shuffle(events)

@@ -6,7 +6,6 @@ from decimal import Decimal
 from django.utils import timezone
 
 from referrals.models import AIPlatform, Connection, ReferralRow, SitemapPage, page_key
-from referrals.rollup import daily_totals_rebuild
 
 
 def sitemap_page(brand, website: str, raw: str) -> SitemapPage:
@@ -38,11 +37,8 @@ def row(
     transactions: int | None = None,
     revenue: str | None = None,
 ) -> ReferralRow:
-    """One stored row; `platform` is a slug (None: a row the allow-list no longer matches).
-
-    Written with the ORM, so the daily rollup the push keeps is rebuilt here.
-    """
-    stored = ReferralRow.objects.create(
+    """One stored row; `platform` is a slug (None: a row the allow-list no longer matches)."""
+    return ReferralRow.objects.create(
         connection=connection,
         brand_id=connection.brand_id,
         date=date.fromisoformat(day) if isinstance(day, str) else day,
@@ -56,8 +52,6 @@ def row(
         purchase_revenue=Decimal(revenue) if revenue is not None else None,
         updated_at=timezone.now(),
     )
-    daily_totals_rebuild(connection_ids=[connection.pk])
-    return stored
 
 
 def seed_example(connection: Connection) -> None:
@@ -166,5 +160,4 @@ def seed_demo_traffic(connection: Connection, *, end: date, days: int = 56) -> i
                     )
                 )
     ReferralRow.objects.bulk_create(rows, batch_size=2000)
-    daily_totals_rebuild(connection_ids=[connection.pk])
     return len(rows)

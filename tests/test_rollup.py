@@ -1,4 +1,4 @@
-"""The daily rollup stays equal to a GROUP BY of the counted rows, whatever the pushes do."""
+"""The daily rollup (kept by triggers on the rows) equals a GROUP BY of the counted rows."""
 
 import random
 from decimal import Decimal
@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referrals.models import AIPlatform, AIPlatformEntry, DailyPlatformTotal, ReferralRow
-from referrals.rollup import daily_totals_rebuild
+from referrals.services import connection_register
 
 from .test_ingest import event, push
 
@@ -140,7 +140,7 @@ def test_a_retried_batch_writes_nothing_to_the_rollup(api_client, connection):
     assert list(DailyPlatformTotal.objects.order_by("id").values_list()) == before
 
 
-def test_renormalize_rebuilds_the_rollup(api_client, connection):
+def test_renormalize_moves_the_rollup_with_the_rows(api_client, connection):
     push(api_client, connection, random_batch(random.Random(3), 40))
     AIPlatform.objects.filter(slug="claude").update(active=False)
     call_command("renormalize_referrers", stdout=None)
@@ -149,16 +149,37 @@ def test_renormalize_rebuilds_the_rollup(api_client, connection):
     assert all(platform != claude.pk for _, platform in stored(connection))
 
 
-def test_rebuild_of_one_connection_leaves_the_others(api_client, connection, brand):
-    from referrals.services import connection_register
-
+def test_deleting_rows_or_their_connection_keeps_the_rollup_right(api_client, connection, brand):
     other = connection_register(brand=brand, website="other.example", provider="adobe_analytics")
-    push(api_client, connection, random_batch(random.Random(1), 20))
-    push(api_client, other, random_batch(random.Random(2), 20))
+    push(api_client, connection, random_batch(random.Random(1), 30))
+    push(api_client, other, random_batch(random.Random(2), 30))
     theirs = stored(other)
-    DailyPlatformTotal.objects.filter(connection=connection).delete()
-    daily_totals_rebuild(connection_ids=[connection.pk])
+    ReferralRow.objects.filter(connection=connection, raw_page_value="/p/1").delete()
     assert stored(connection) == from_rows(connection)
-    assert stored(other) == theirs
-    daily_totals_rebuild(connection_ids=[])  # nothing to do
-    assert stored(other) == theirs
+    ReferralRow.objects.filter(connection=connection).update(sessions=3)
+    assert stored(connection) == from_rows(connection)
+    ReferralRow.objects.filter(connection=connection).delete()
+    assert stored(connection) == {}
+    other.delete()  # the rows and the rollup of a deleted connection go, in either order
+    assert not DailyPlatformTotal.objects.exists()
+    assert theirs
+
+
+def test_the_migration_fills_the_rollup_from_existing_rows(connection, api_client):
+    """Migration 0005 groups the rows stored before it; its statement, run again, agrees."""
+    import importlib
+
+    from django.db import connection as db
+
+    migration = importlib.import_module("referrals.migrations.0005_daily_platform_totals")
+    push(api_client, connection, random_batch(random.Random(5), 40))
+    before = stored(connection)
+    DailyPlatformTotal.objects.all().delete()
+
+    class Editor:
+        def execute(self, sql):
+            with db.cursor() as cursor:
+                cursor.execute(sql)
+
+    migration.rollup_fill(None, Editor())
+    assert stored(connection) == before == from_rows(connection)
