@@ -109,6 +109,23 @@ def test_logout_is_a_post_form_with_csrf_and_returns_to_login(member_client, bra
     assert get(member_client).status_code == 302
 
 
+def test_the_login_and_logout_forms_refuse_a_post_without_the_csrf_token(member, brand):
+    """The dashboard's forms (login, logout) are CSRF-protected: a forged post is a 403."""
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    forged = browser.post("/accounts/login/", {"username": "ana", "password": "pw-ana-123"})
+    assert forged.status_code == 403
+    assert "_auth_user_id" not in browser.session
+    browser.force_login(member)
+    assert browser.post("/accounts/logout/").status_code == 403
+    assert get(browser).status_code == 200  # still logged in
+    page = browser.get("/accounts/login/")
+    token = page.cookies["csrftoken"].value
+    browser.post("/accounts/logout/", {"csrfmiddlewaretoken": token})
+    assert get(browser).status_code == 302
+
+
 def test_members_see_only_their_organizations_brands(member_client, brand, other_brand):
     response = get(member_client)
     assert response.context["r"].brands == [brand]

@@ -369,3 +369,49 @@ def test_every_seed_entry_matches_its_platform():
     for platform in SEED_PLATFORMS:
         for value in platform["hosts"] + platform["aliases"]:
             assert MATCHER.match(value) == platform["slug"]
+
+
+# --- properties ---------------------------------------------------------------------------
+
+label = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-"), min_size=1, max_size=12)
+hosts = st.lists(label, min_size=2, max_size=4).map(".".join)
+HOSTS_OF = {
+    platform["slug"]: [host for host in platform["hosts"] if "/" not in host]
+    for platform in SEED_PLATFORMS
+}
+seed_hosts = st.sampled_from(sorted(host for hosts in HOSTS_OF.values() for host in hosts))
+
+
+@settings(max_examples=500, database=None)
+@given(st.one_of(hosts, seed_hosts, st.text(max_size=60)))
+def test_website_canonical_form_is_a_fixed_point(raw):
+    """Canonical forms are idempotent: what is stored re-canonicalizes to itself."""
+    try:
+        canonical = website_canonical(raw)
+    except InvalidWebsite:
+        return
+    assert website_canonical(canonical) == canonical
+    assert website_canonical(f"https://WWW.{canonical}:443/path?q=1") in {canonical}
+
+
+@settings(max_examples=500, database=None)
+@given(seed_hosts)
+def test_referrer_match_is_stable_on_canonical_spellings(host):
+    """Scheme, case, a trailing dot, a path or a query never change what a host matches."""
+    slug = MATCHER.match(host)
+    for spelling in (f"https://{host.upper()}/", f"http://{host}./x?y=1", f"//{host}/a/b"):
+        assert MATCHER.match(spelling) == slug
+
+
+@settings(max_examples=2000, database=None)
+@given(st.one_of(hosts, seed_hosts), st.sampled_from(["", "https://", "http://", "//"]), label)
+def test_a_label_added_in_front_never_makes_a_lookalike_match(host, scheme, extra):
+    """`notchatgpt.com` is not chatgpt.com: whatever is put in front of a host, a match means
+    the result is an allow-listed host or one of its subdomains (gemini.google.com is listed,
+    google.com is not)."""
+    for candidate in (f"{extra}.{host}", f"{extra}{host}", f"{extra}-{host}"):
+        slug = MATCHER.match(f"{scheme}{candidate}/")
+        if slug is not None:
+            assert any(candidate == h or candidate.endswith("." + h) for h in HOSTS_OF[slug])
+    if MATCHER.match(host) is None:
+        assert MATCHER.match(f"{scheme}{extra}-{host}/") is None
