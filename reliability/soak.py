@@ -1,7 +1,7 @@
 """Soak: mixed pushes and reads at a steady rate; 0 errors, latency and worker memory start vs end.
 
-Reads are configurable (`--reads connections,sitemap,dashboard`); a route that answers 404 on
-this build (the dashboard is built on another branch) is skipped and said so.
+Reads are configurable (`--reads connections,sitemap,dashboard`); a read route that answers
+404 is skipped and said so.
 
     python -m reliability.soak [--minutes 30 --push-every 2 --reads-per-second 4 --workers 4]
 """

@@ -3,6 +3,7 @@
 # After pg_start: PG_DIR and DATABASE_URL are set; pg_stop stops it and removes the directory.
 
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+PATH="$PATH:/usr/sbin:/sbin"  # runuser, for root
 
 _pg_as() {
   if [ "$(id -u)" = "0" ]; then

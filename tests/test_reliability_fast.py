@@ -5,6 +5,7 @@ it can kill workers, terminate sessions and stop the server without touching the
 database; it runs only in the PostgreSQL leg of the test command. Full sizes: `make reliability`.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ def test_reliability_checks_at_ci_sizes():
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp"},
+        # Its own database: not the test server's DATABASE_URL.
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
     )
     print(result.stdout[-20_000:])
     assert result.returncode == 0, result.stdout[-5_000:] + result.stderr[-5_000:]
