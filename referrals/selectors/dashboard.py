@@ -23,7 +23,8 @@ TOP_DROPPED_REFERRERS = 10
 EXPORT_CHUNK_SIZE = 2000
 
 _ZERO_REVENUE = Value(Decimal(0), output_field=DecimalField(max_digits=17, decimal_places=4))
-# Annotation names must not shadow the model's fields.
+# Annotation names must not shadow the model's fields (ReferralRow and DailyPlatformTotal
+# name their metrics alike).
 METRICS = {
     "sum_sessions": Coalesce(Sum("sessions"), 0),
     "sum_pageviews": Coalesce(Sum("pageviews"), 0),
@@ -125,14 +126,6 @@ def _daily(*, connection: Connection) -> QuerySet:
     return DailyPlatformTotal.objects.filter(connection_id=connection.pk)
 
 
-_DAILY_METRICS = {
-    "sum_sessions": Sum("sessions"),
-    "sum_pageviews": Sum("pageviews"),
-    "sum_transactions": Sum("transactions"),
-    "sum_revenue": Sum("purchase_revenue"),
-}
-
-
 def dashboard_latest_date(*, connection: Connection) -> date | None:
     """The latest day with counted rows: the default window ends there."""
     return _daily(connection=connection).aggregate(latest=Max("date"))["latest"]
@@ -144,7 +137,7 @@ def dashboard_series(*, connection: Connection, start: date, end: date) -> list[
         _daily(connection=connection)
         .filter(date__range=(start, end))
         .values("date", "platform__name", "platform__slug")
-        .annotate(**_DAILY_METRICS)
+        .annotate(**METRICS)
         .order_by("date", "platform__name")
     )
     return [
@@ -160,16 +153,7 @@ def dashboard_series(*, connection: Connection, start: date, end: date) -> list[
 
 def dashboard_totals(*, connection: Connection, start: date, end: date) -> Totals:
     """The window's totals in one aggregate (used for the previous period)."""
-    row = (
-        _daily(connection=connection)
-        .filter(date__range=(start, end))
-        .aggregate(
-            sum_sessions=Coalesce(Sum("sessions"), 0),
-            sum_pageviews=Coalesce(Sum("pageviews"), 0),
-            sum_transactions=Coalesce(Sum("transactions"), 0),
-            sum_revenue=Coalesce(Sum("purchase_revenue"), _ZERO_REVENUE),
-        )
-    )
+    row = _daily(connection=connection).filter(date__range=(start, end)).aggregate(**METRICS)
     return Totals.from_row(row)
 
 

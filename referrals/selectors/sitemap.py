@@ -20,14 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db.models import (
-    F,
-    Func,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-)
+from django.db.models import F, Func, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Substr
 
 from ..models import Brand, Connection, ReferralRow, SitemapPage
