@@ -124,7 +124,10 @@ def _upsert_postgresql(connection: Connection, records: list[tuple], now) -> Non
             "raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint, "
             "transactions bigint, purchase_revenue numeric(17, 4), batch_id text) ON COMMIT DROP"
         )
-        with cursor.cursor.copy(f"COPY {temp} ({_COLUMNS}) FROM STDIN") as copy:
+        # The raw psycopg cursor bypasses Django's error wrapping: restore it, so that a lost
+        # connection is Django's OperationalError (a retry, or a 503), not a bare psycopg error.
+        copy_sql = f"COPY {temp} ({_COLUMNS}) FROM STDIN"
+        with db.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
             for record in records:
                 copy.write_row(record)
         cursor.execute(

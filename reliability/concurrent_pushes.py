@@ -36,9 +36,10 @@ def run(pg, *, clients: int, pushes: int, rows: int, workers: int, pool_size: in
         for n in range(pushes):
             batch_id = f"client{number}-push{n}"
             base = (number * pushes + n + 1) * 100_000
-            events = h.stamp(rng.sample(pool, rows), batch_id, base)
-            # ~1% repeated keys inside the batch: the last occurrence must win.
-            for i in rng.sample(range(rows), rows // 100):
+            # `rows` events in all, 1% of them repeated keys: the last occurrence must win.
+            unique = rows - rows // 100
+            events = h.stamp(rng.sample(pool, unique), batch_id, base)
+            for i in rng.sample(range(unique), rows // 100):
                 events.append({**events[i], "sessions": base + rows + i, "pageviews": 1})
             events = h.shuffled(events, rng)
             with lock:

@@ -129,3 +129,34 @@ def test_a_disable_holding_the_connection_makes_a_waiting_push_410(organization,
     pusher.join(10)
     assert result["push"].status_code == 410
     assert not ReferralRow.objects.exists()
+
+
+@pytest.mark.postgres  # the COPY path
+@pytest.mark.django_db
+def test_a_session_lost_during_the_copy_is_a_503_and_stores_nothing(
+    api_client, connection, monkeypatch
+):
+    """Found by `python -m reliability` (pg_terminate_backend mid-push): the COPY runs on the
+    raw psycopg cursor, whose errors Django does not wrap, so a session terminated there
+    answered 500. The error psycopg raises then is injected here."""
+    import psycopg
+
+    def terminated(self, row):
+        raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+
+    monkeypatch.setattr(psycopg.Copy, "write_row", terminated)
+    response = push(api_client, connection, [event()])
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert not ReferralRow.objects.exists()
+
+
+def test_a_closed_connection_is_a_503_not_a_500():
+    """Django's InterfaceError (a connection already closed) is not one of its DatabaseErrors."""
+    from django.db import InterfaceError
+
+    from referrals.api.errors import exception_handler
+
+    response = exception_handler(InterfaceError("connection already closed"), {})
+    assert response.status_code == 503
+    assert response["Retry-After"]

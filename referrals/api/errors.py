@@ -2,7 +2,7 @@
 
 import logging
 
-from django.db import DatabaseError, IntegrityError
+from django.db import DatabaseError, IntegrityError, InterfaceError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -33,7 +33,8 @@ def flatten_errors(detail, prefix: str = "") -> list[str]:
 
 
 def exception_handler(exc, context):
-    if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError):
+    # InterfaceError (a connection already closed) is not a DatabaseError in Django.
+    if isinstance(exc, DatabaseError | InterfaceError) and not isinstance(exc, IntegrityError):
         logger.warning("database error answered as 503: %s", exc.__class__.__name__)
         exc = ServiceUnavailable()
     if isinstance(exc, exceptions.ValidationError) and not isinstance(exc.detail, str):
