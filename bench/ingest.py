@@ -23,6 +23,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ["PUSH_RATE_LIMIT"] = "100000/min"
 
@@ -437,6 +440,7 @@ def main() -> None:
     print(f"  {'naive / push':<44}{naive / push_s:8.1f}     (target >= 40)")
     print(f"  {'worker peak extra memory':<44}{(peak - baseline) / 1024:8.1f} MB  (target <= 150)")
     print(f"  {'SQLite push':<44}{statistics.median(sqlite_times):8.2f} s   (target < 1.5)")
+    print(calibration_line())
 
 
 if __name__ == "__main__":

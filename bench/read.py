@@ -15,6 +15,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ["ALLOWED_HOSTS"] = "testserver"
 os.environ["API_RATE_LIMIT"] = "1000000/min"
@@ -142,6 +145,7 @@ def main() -> None:
     for name, value, target in results:
         verdict = "ok" if value <= target else "OVER"
         print(f"  {name:<40}{value:8.1f} ms   (target <= {target} ms: {verdict})")
+    print(calibration_line())
 
 
 if __name__ == "__main__":

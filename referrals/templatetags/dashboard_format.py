@@ -1,8 +1,10 @@
-"""Number formatting for the dashboard: 12,345 sessions, 1,842.50 revenue, 3.4 % rates."""
+"""Number formatting for the dashboard (12,345 sessions, 1,842.50 revenue, 3.4 % rates), and
+the chart's bars."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
 from django import template
+from django.utils.html import format_html_join
 
 register = template.Library()
 
@@ -28,3 +30,14 @@ def percent(ratio, digits: int = 1) -> str:
     if ratio is None:
         return NONE
     return f"{float(ratio) * 100:.{int(digits)}f}%"
+
+
+@register.filter
+def svg_bars(bars) -> str:
+    """A column's <rect> elements in one pass: a year has ~5,500 bars, and drawing them with
+    a template loop cost ~0.2 s a page (5 attributes each)."""
+    return format_html_join(
+        "",
+        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>',
+        ((bar.x, bar.y, bar.width, bar.height, bar.color) for bar in bars),
+    )
