@@ -272,22 +272,14 @@ def naive_per_row(connection, events: list[dict]) -> float:
     from django.utils import timezone
     from rest_framework import serializers
 
+    from referrals.events import FIELDS
     from referrals.models import ReferralRow, SitemapPage, page_key
     from referrals.platforms import matcher_build
 
     class RowSerializer(serializers.ModelSerializer):
         class Meta:
             model = ReferralRow
-            fields = [
-                "date",
-                "raw_referrer_value",
-                "raw_page_value",
-                "pageviews",
-                "sessions",
-                "transactions",
-                "purchase_revenue",
-                "batch_id",
-            ]
+            fields = list(FIELDS)
 
     matcher = matcher_build()
     sample = events[:1000]

@@ -18,7 +18,7 @@ METRICS = SUMS[1:]
 
 
 def _grouped(table: str, sign: str) -> str:
-    """The sums of a transition table per (connection, day, platform), times `sign`."""
+    """The sums of a table's rows per (connection, day, platform), times `sign`."""
     sums = ", ".join(f"{sign}sum(coalesce({m}, 0)) AS {m}" for m in METRICS)
     return (
         f"SELECT {KEY}, {sign}count(*) AS row_count, {sums} FROM {table} "
@@ -133,11 +133,7 @@ def triggers_drop(apps, schema_editor):
 
 
 def rollup_fill(apps, schema_editor):
-    sums = ", ".join(f"sum(coalesce({m}, 0))" for m in METRICS)
-    schema_editor.execute(
-        f"INSERT INTO {DAILY} ({KEY}, {', '.join(SUMS)}) "
-        f"SELECT {KEY}, count(*), {sums} FROM {ROWS} WHERE platform_id IS NOT NULL GROUP BY {KEY}"
-    )
+    schema_editor.execute(f"INSERT INTO {DAILY} ({KEY}, {', '.join(SUMS)}) {_grouped(ROWS, '')}")
 
 
 def covering_index_create(apps, schema_editor):
