@@ -107,8 +107,9 @@ def setup_django():
 
 
 def seed_objects(website: str):
+    from referrals.connections.services import connection_register
     from referrals.models import Brand, Organization
-    from referrals.services import api_key_create, connection_register
+    from referrals.tenancy.services import api_key_create
 
     org, _ = Organization.objects.get_or_create(name=f"Bench {uuid.uuid4().hex[:6]}")
     brand = Brand.objects.create(organization=org, name="Bench brand")
@@ -121,8 +122,8 @@ def preload(connection, rows: int) -> None:
     """Site-map pages for the batches, and `rows` older rows for the same connection."""
     from django.db import connection as db
 
+    from referrals.ingest.upsert import pages_ensure
     from referrals.models import AIPlatform
-    from referrals.upsert import pages_ensure
 
     pages_ensure(connection=connection, raw_values=[page_value(i) for i in range(PAGES)])
     platform_ids = list(AIPlatform.objects.values_list("id", flat=True))
@@ -213,9 +214,9 @@ def floor_merge(dsn_kwargs: dict, connection, events: list[dict]) -> float:
     """COPY + one INSERT ... ON CONFLICT DO UPDATE, raw psycopg: the unavoidable work."""
     import psycopg
 
-    from referrals.normalization import ReferrerMatcher
-    from referrals.platforms import matcher_build
-    from referrals.upsert import pages_ensure
+    from referrals.allow_list.platforms import matcher_build
+    from referrals.allow_list.referrers import ReferrerMatcher
+    from referrals.ingest.upsert import pages_ensure
 
     matcher: ReferrerMatcher = matcher_build()
     page_ids = pages_ensure(connection=connection, raw_values={e["raw_page_value"] for e in events})
@@ -272,9 +273,9 @@ def naive_per_row(connection, events: list[dict]) -> float:
     from django.utils import timezone
     from rest_framework import serializers
 
-    from referrals.events import FIELDS
+    from referrals.allow_list.platforms import matcher_build
+    from referrals.ingest.schema import FIELDS
     from referrals.models import ReferralRow, SitemapPage, page_key
-    from referrals.platforms import matcher_build
 
     class RowSerializer(serializers.ModelSerializer):
         class Meta:

@@ -35,8 +35,8 @@ def load(brand, connections) -> None:
     """Pages and rows with generate_series: a few minutes for 5M rows, once."""
     from django.db import connection as db
 
+    from referrals.ingest.upsert import pages_ensure
     from referrals.models import AIPlatform
-    from referrals.upsert import pages_ensure
 
     platforms = list(AIPlatform.objects.order_by("id").values_list("id", "slug"))[:15]
     referrers = [
@@ -104,8 +104,14 @@ def main() -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from referrals.models import Brand, Connection, Organization, ReferralRow
-    from referrals.services import api_key_create, connection_register
+    from referrals.connections.services import connection_register
+    from referrals.models import (
+        Brand,
+        Connection,
+        Organization,
+        ReferralRow,
+    )
+    from referrals.tenancy.services import api_key_create
 
     call_command("migrate", verbosity=0)
     org, _ = Organization.objects.get_or_create(name="Read bench")

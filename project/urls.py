@@ -11,7 +11,7 @@ urlpatterns = [
     path("v1/", include("referrals.api.urls")),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
-    path("dashboard/", include("referrals.urls")),
+    path("dashboard/", include("referrals.dashboard.urls")),
 ]
 
 

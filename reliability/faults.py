@@ -252,8 +252,8 @@ def stop_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
 
 
 def inflight_disable(pg, verdict, *, pushes: int, rows: int, workers: int) -> None:
+    from referrals.connections.services import connection_disable
     from referrals.models import Connection
-    from referrals.services import connection_disable
 
     tenant = h.seed("inflight.example")
     pool = h.key_pool(pushes * rows, seed=5)

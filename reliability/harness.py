@@ -247,7 +247,7 @@ def ndjson(events: list[dict]) -> bytes:
 
 def accepted_keys(events: list[dict]) -> dict[KEY, tuple]:
     """What a push stores: AI-referrer events, last occurrence per key, as metric tuples."""
-    from referrals.platforms import matcher_build
+    from referrals.allow_list.platforms import matcher_build
 
     matcher = matcher_build()
     out = {}

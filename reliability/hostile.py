@@ -1,8 +1,8 @@
 """Hostile bodies through gunicorn: chunked, lying Content-Length, oversize, malformed; memory.
 
-The in-process catalogue (every field, every rule) is tests/test_hostile_input.py; this adds what
-needs a real server: transfer encodings, bodies that do not match their headers, and the
-workers' memory after the catalogue.
+The in-process catalogue (every field, every rule) is tests/ingest/test_hostile_input.py;
+this adds what needs a real server: transfer encodings, bodies that do not match their
+headers, and the workers' memory after the catalogue.
 
     python -m reliability.hostile [--workers 2]
 """

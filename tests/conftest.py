@@ -5,7 +5,7 @@ from django.db import connection as db_connection
 from rest_framework.test import APIClient
 
 from referrals.models import Brand, Connection, Organization
-from referrals.services import api_key_create
+from referrals.tenancy.services import api_key_create
 
 
 def pytest_collection_modifyitems(config, items):
@@ -61,3 +61,10 @@ def client_with_scopes(organization):
 @pytest.fixture
 def connection(brand):
     return Connection.objects.create(brand=brand, website="example.com", provider="adobe_analytics")
+
+
+@pytest.fixture
+def no_push_rate_limit(settings):
+    """For tests of hundreds of pushes: the per-key push limit is not what they test."""
+    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "push": "100000/min"}
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}

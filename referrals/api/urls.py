@@ -3,14 +3,14 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .push import PushEventsView
-from .sitemap_views import (
+from referrals.connections.api import ConnectionViewSet
+from referrals.ingest.api import PushEventsView
+from referrals.sitemap.api import (
     SitemapExportView,
     SitemapPageDetailView,
     SitemapPageListView,
     SitemapPageMetricsView,
 )
-from .views import ConnectionViewSet
 
 connections = ConnectionViewSet.as_view({"get": "list_connections", "post": "create"})
 connection = ConnectionViewSet.as_view({"get": "retrieve", "delete": "destroy"})

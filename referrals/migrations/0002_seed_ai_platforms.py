@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from referrals.normalization import SEED_PLATFORMS
+from referrals.allow_list.referrers import SEED_PLATFORMS
 
 
 def seed(apps, schema_editor):

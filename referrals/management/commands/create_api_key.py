@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from referrals.models import SCOPES, Organization
-from referrals.services import api_key_create
+from referrals.tenancy.services import api_key_create
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
 from referrals.models import Brand
-from referrals.services import brand_create
+from referrals.tenancy.services import brand_create
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from referrals.services import referrers_renormalize
+from referrals.allow_list.renormalize import referrers_renormalize
 
 
 class Command(BaseCommand):

@@ -5,8 +5,9 @@ import shlex
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from referrals.connections.services import connection_register
 from referrals.models import Brand, Connection, Organization
-from referrals.services import api_key_create, connection_register
+from referrals.tenancy.services import api_key_create
 
 DEMO_ORG = "Demo Org"
 DEMO_BRAND = "Demo Brand"

@@ -1,0 +1,39 @@
+"""Admin: the AI-platform allow-list."""
+
+from django.contrib import admin
+
+from referrals.models import AIPlatform, AIPlatformEntry
+
+
+class AIPlatformEntryInline(admin.TabularInline):
+    model = AIPlatformEntry
+    extra = 1
+    fields = ["kind", "value"]
+
+
+@admin.register(AIPlatform)
+class AIPlatformAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "active", "entry_list", "updated_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "slug", "entries__value"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [AIPlatformEntryInline]
+
+    @admin.display(description="entries")
+    def entry_list(self, obj: AIPlatform) -> str:
+        return ", ".join(e.value for e in obj.entries.all())
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("entries")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Stored rows point at platforms: deactivate one and run renormalize_referrers instead.
+        return False
+
+
+@admin.register(AIPlatformEntry)
+class AIPlatformEntryAdmin(admin.ModelAdmin):
+    list_display = ["value", "kind", "platform", "updated_at"]
+    list_filter = ["kind", "platform"]
+    list_select_related = ["platform"]
+    search_fields = ["value", "platform__name"]

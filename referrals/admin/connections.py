@@ -1,0 +1,117 @@
+"""Admin: push connections, their push log and dropped referrers, GA integrations."""
+
+from django.contrib import admin
+
+from referrals.admin.helpers import LimitedInlineFormSet, WebsiteForm
+from referrals.connections import services
+from referrals.models import Connection, DroppedReferrer, GoogleAnalyticsIntegration, PushLog
+
+
+class ConnectionForm(WebsiteForm):
+    """The API's register rules, with its messages, for connections added or edited here."""
+
+    def clean(self):
+        cleaned = super().clean()
+        brand, website = cleaned.get("brand"), cleaned.get("website")
+        if brand is None or not website or cleaned.get("status") != Connection.STATUS_ACTIVE:
+            return cleaned
+        active = (
+            Connection.objects.filter(brand=brand, website=website, status=Connection.STATUS_ACTIVE)
+            .exclude(pk=self.instance.pk)
+            .first()
+        )
+        # On the website field: that also spares the user the database constraint's own,
+        # vaguer message (constraints over a field with an error are not re-checked).
+        if active is not None:
+            message = services.ACTIVE_CONNECTION_EXISTS.format(website=website, id=active.pk)
+            self.add_error("website", message)
+        elif GoogleAnalyticsIntegration.objects.filter(
+            brand=brand, website=website, active=True
+        ).exists():
+            self.add_error("website", services.GA_INTEGRATION_EXISTS.format(website=website))
+        return cleaned
+
+
+class PushLogInline(admin.TabularInline):
+    model = PushLog
+    formset = LimitedInlineFormSet
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = [
+        "created_at",
+        "status_code",
+        "received",
+        "accepted",
+        "rejected",
+        "dry_run",
+        "duration_ms",
+        "batch_id",
+        "request_id",
+        "error",
+    ]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    verbose_name_plural = "Recent pushes"
+
+
+class DroppedReferrerInline(admin.TabularInline):
+    model = DroppedReferrer
+    formset = LimitedInlineFormSet
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["raw_referrer_value", "count", "first_seen_at", "last_seen_at"]
+    readonly_fields = fields
+    ordering = ["-count", "raw_referrer_value"]
+    verbose_name_plural = "Top dropped referrers (matched no AI platform)"
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "brand",
+        "website",
+        "provider",
+        "status",
+        "created_at",
+        "last_pushed_at",
+        "has_error",
+    ]
+    list_filter = ["status", "provider"]
+    list_select_related = ["brand"]
+    search_fields = ["=id", "website", "brand__name"]
+    form = ConnectionForm
+    raw_id_fields = ["brand"]
+    readonly_fields = ["id", "created_at", "disabled_at", "last_pushed_at", "last_push_error"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # Disabling goes through the action (it stamps disabled_at and waits for pushes);
+        # a disabled connection is never re-activated: register a new one.
+        if obj is None:
+            return self.readonly_fields
+        return [*self.readonly_fields, "status", "brand", "website", "provider"]
+
+    actions = ["disable"]
+    inlines = [PushLogInline, DroppedReferrerInline]
+
+    @admin.display(boolean=True, description="error")
+    def has_error(self, obj: Connection) -> bool:
+        return bool(obj.last_push_error)
+
+    @admin.action(description="Disable selected connections")
+    def disable(self, request, queryset):
+        for connection in queryset.filter(status=Connection.STATUS_ACTIVE):
+            services.connection_disable(connection=connection)
+        self.message_user(request, "Disabled; their rows are kept but no longer read.")
+
+
+@admin.register(GoogleAnalyticsIntegration)
+class GoogleAnalyticsIntegrationAdmin(admin.ModelAdmin):
+    form = WebsiteForm
+    list_display = ["website", "brand", "active", "created_at"]
+    list_filter = ["active"]
+    list_select_related = ["brand"]
+    search_fields = ["website", "brand__name"]
+    raw_id_fields = ["brand"]

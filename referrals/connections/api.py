@@ -1,0 +1,88 @@
+"""Connections API: thin views over services and selectors."""
+
+from django.db import transaction
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from referrals.allow_list.website import InvalidWebsite
+from referrals.api.schema import BRAND_ID_PARAM, COMMON_ERRORS, CONNECTION_ID_PARAM, error_responses
+from referrals.connections import services
+from referrals.connections.filters import ConnectionFilter
+from referrals.connections.serializers import (
+    ConnectionListSerializer,
+    ConnectionRegisterSerializer,
+    ConnectionSerializer,
+)
+from referrals.tenancy.permissions import HasConfigureScope, HasQueryScope
+from referrals.tenancy.scoping import BrandScopedMixin, connection_for_brand
+
+
+class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
+    """Register, list, read and disable the push connections of a brand."""
+
+    lookup_field = "connection_id"
+    lookup_value_regex = "[^/]+"
+
+    def get_permissions(self):
+        if self.action in ("create", "destroy"):
+            return [HasConfigureScope()]
+        return [HasQueryScope()]
+
+    @extend_schema(
+        operation_id="connections_create",
+        parameters=[BRAND_ID_PARAM],
+        request=ConnectionRegisterSerializer,
+        responses={201: ConnectionSerializer, **error_responses(400, 409, *COMMON_ERRORS)},
+    )
+    def create(self, request, brand_id: str):
+        brand = self.get_brand()
+        body = ConnectionRegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            connection = services.connection_register(brand=brand, **body.validated_data)
+        except (InvalidWebsite, services.InvalidProvider) as exc:
+            raise ValidationError({"detail": str(exc)}) from None
+        except services.ConnectionConflict as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="connections_list",
+        parameters=[
+            BRAND_ID_PARAM,
+            OpenApiParameter("status", str, enum=["active", "disabled"]),
+            OpenApiParameter("website", str),
+            OpenApiParameter("provider", str, enum=["adobe_analytics"]),
+        ],
+        responses={200: ConnectionListSerializer, **error_responses(400, *COMMON_ERRORS)},
+    )
+    def list_connections(self, request, brand_id: str):
+        # Not named `list`: drf-spectacular would describe the body as an array, not {items}.
+        brand = self.get_brand()
+        filterset = ConnectionFilter(request.query_params, queryset=brand.connections.all())
+        if not filterset.is_valid():
+            raise ValidationError(filterset.errors)
+        items = ConnectionSerializer(filterset.qs.order_by("-created_at", "id"), many=True).data
+        return Response({"items": items})
+
+    @extend_schema(
+        operation_id="connections_retrieve",
+        parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
+        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+    )
+    def retrieve(self, request, brand_id: str, connection_id: str):
+        connection = connection_for_brand(self.get_brand(), connection_id)
+        return Response(ConnectionSerializer(connection).data)
+
+    @extend_schema(
+        operation_id="connections_disable",
+        parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
+        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+    )
+    def destroy(self, request, brand_id: str, connection_id: str):
+        connection = connection_for_brand(self.get_brand(), connection_id)
+        with transaction.atomic():
+            connection = services.connection_disable(connection=connection)
+        return Response(ConnectionSerializer(connection).data)

@@ -1,0 +1,242 @@
+"""Reads for the AI Traffic dashboard: a handful of set-based queries per page view.
+
+Reads follow the active connection: every metric query filters on one connection id (the
+website's active connection), so rows kept on disabled connections never count. Rows whose
+platform is NULL (the allow-list no longer matches them) never count; a NULL metric counts as 0.
+KPIs and the daily chart read the daily rollup (DailyPlatformTotal, ~15 rows a day); the
+landing pages read the rows through a covering index on PostgreSQL (connection, date).
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db.models import DecimalField, F, Max, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+
+from referrals.models import (
+    Brand,
+    Connection,
+    DailyPlatformTotal,
+    DroppedReferrer,
+    PushLog,
+    ReferralRow,
+)
+
+SORT_FIELDS = ("sessions", "pageviews", "transactions", "revenue")
+RECENT_PUSHES = 10
+TOP_DROPPED_REFERRERS = 10
+EXPORT_CHUNK_SIZE = 2000
+
+_ZERO_REVENUE = Value(Decimal(0), output_field=DecimalField(max_digits=17, decimal_places=4))
+# Annotation names must not shadow the model's fields (ReferralRow and DailyPlatformTotal
+# name their metrics alike).
+METRICS = {
+    "sum_sessions": Coalesce(Sum("sessions"), 0),
+    "sum_pageviews": Coalesce(Sum("pageviews"), 0),
+    "sum_transactions": Coalesce(Sum("transactions"), 0),
+    "sum_revenue": Coalesce(Sum("purchase_revenue"), _ZERO_REVENUE),
+}
+
+
+@dataclass(frozen=True)
+class Totals:
+    sessions: int = 0
+    pageviews: int = 0
+    transactions: int = 0
+    revenue: Decimal = Decimal(0)
+
+    @classmethod
+    def from_row(cls, row: dict) -> "Totals":
+        return cls(
+            sessions=int(row["sum_sessions"]),
+            pageviews=int(row["sum_pageviews"]),
+            transactions=int(row["sum_transactions"]),
+            revenue=Decimal(row["sum_revenue"]),
+        )
+
+    def __add__(self, other: "Totals") -> "Totals":
+        return Totals(
+            sessions=self.sessions + other.sessions,
+            pageviews=self.pageviews + other.pageviews,
+            transactions=self.transactions + other.transactions,
+            revenue=self.revenue + other.revenue,
+        )
+
+
+@dataclass(frozen=True)
+class SeriesPoint:
+    """The totals of one (day, platform) cell of the window."""
+
+    day: date
+    platform: str
+    slug: str
+    totals: Totals
+
+
+@dataclass(frozen=True)
+class TopPage:
+    page_id: int
+    url: str
+    raw_page_value: str
+    totals: Totals
+    sessions_by_platform: list[tuple[str, str, int]] = field(default_factory=list)
+
+    @property
+    def href(self) -> str | None:
+        """A link only for path pages on http(s): an Adobe page name could be `javascript:`."""
+        if self.raw_page_value.startswith("/") and self.url.startswith(("https://", "http://")):
+            return self.url
+        return None
+
+
+@dataclass(frozen=True)
+class TopPages:
+    total: int
+    page: int
+    per_page: int
+    items: list[TopPage]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def first_index(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last_index(self) -> int:
+        return (self.page - 1) * self.per_page + len(self.items)
+
+
+def dashboard_brands(*, user) -> list[Brand]:
+    """Brands the user may see: those of their organizations; staff see every brand."""
+    brands = (
+        Brand.objects.all() if user.is_staff else Brand.objects.filter(organization__members=user)
+    )
+    return list(brands.select_related("organization").order_by("name", "id"))
+
+
+def dashboard_connections(*, brand: Brand) -> list[Connection]:
+    """Every connection of the brand (active and disabled), by website then newest first."""
+    return list(Connection.objects.filter(brand=brand).order_by("website", "-created_at", "id"))
+
+
+def _rows(*, connection: Connection) -> QuerySet:
+    # No brand filter: the connection id implies it, and the covering index does not hold it.
+    return ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
+
+
+def _daily(*, connection: Connection) -> QuerySet:
+    return DailyPlatformTotal.objects.filter(connection_id=connection.pk)
+
+
+def dashboard_latest_date(*, connection: Connection) -> date | None:
+    """The latest day with counted rows: the default window ends there."""
+    return _daily(connection=connection).aggregate(latest=Max("date"))["latest"]
+
+
+def dashboard_series(*, connection: Connection, start: date, end: date) -> list[SeriesPoint]:
+    """One query: totals per (day, platform); the KPIs, chart and platform table derive from it."""
+    rows = (
+        _daily(connection=connection)
+        .filter(date__range=(start, end))
+        .values("date", "platform__name", "platform__slug")
+        .annotate(**METRICS)
+        .order_by("date", "platform__name")
+    )
+    return [
+        SeriesPoint(
+            day=row["date"],
+            platform=row["platform__name"],
+            slug=row["platform__slug"],
+            totals=Totals.from_row(row),
+        )
+        for row in rows
+    ]
+
+
+def dashboard_totals(*, connection: Connection, start: date, end: date) -> Totals:
+    """The window's totals in one aggregate (used for the previous period)."""
+    row = _daily(connection=connection).filter(date__range=(start, end)).aggregate(**METRICS)
+    return Totals.from_row(row)
+
+
+def dashboard_top_pages(
+    *, connection: Connection, start: date, end: date, sort: str, page: int, per_page: int
+) -> TopPages:
+    """Landing pages ranked by `sort` (then by page id, stable on every database).
+
+    Two queries: the ranking (every page of the window with its `sort` sum, one scan of the
+    window; the number of pages is its length), then the totals per platform of the pages
+    of the requested slice only. A page number past the end shows the last page.
+    """
+    if sort not in SORT_FIELDS:
+        raise ValueError(f"unknown sort {sort!r}")
+    rows = _rows(connection=connection).filter(date__range=(start, end))
+    metric = f"sum_{sort}"
+    ranking = list(
+        rows.values("page_id")
+        .annotate(**{metric: METRICS[metric]})
+        .order_by(F(metric).desc(), "page_id")
+        .values_list("page_id", flat=True)
+    )
+    total = len(ranking)
+    page = min(page, max(1, -(-total // per_page)))
+    if not total:
+        return TopPages(total=0, page=1, per_page=per_page, items=[])
+    slice_ids = ranking[(page - 1) * per_page : page * per_page]
+    found: dict[int, dict] = {}
+    for row in (
+        rows.filter(page_id__in=slice_ids)
+        .values("page_id", "page__url", "page__raw_page_value", "platform__name", "platform__slug")
+        .annotate(**METRICS)
+    ):
+        entry = found.setdefault(row["page_id"], {"row": row, "totals": Totals(), "split": []})
+        entry["totals"] += Totals.from_row(row)
+        entry["split"].append((row["platform__name"], row["platform__slug"], row["sum_sessions"]))
+    items = []
+    for page_id in slice_ids:
+        entry = found[page_id]
+        split = sorted(entry["split"], key=lambda item: (-item[2], item[0]))
+        items.append(
+            TopPage(
+                page_id=page_id,
+                url=entry["row"]["page__url"],
+                raw_page_value=entry["row"]["page__raw_page_value"],
+                totals=entry["totals"],
+                sessions_by_platform=[(name, slug, int(n)) for name, slug, n in split],
+            )
+        )
+    return TopPages(total=total, page=page, per_page=per_page, items=items)
+
+
+def dashboard_recent_pushes(*, connection: Connection, limit: int = RECENT_PUSHES) -> list[PushLog]:
+    return list(
+        PushLog.objects.filter(connection_id=connection.pk).order_by("-created_at", "-id")[:limit]
+    )
+
+
+def dashboard_dropped_referrers(
+    *, connection: Connection, limit: int = TOP_DROPPED_REFERRERS
+) -> list[DroppedReferrer]:
+    """The referrers dropped most often: candidates for the AI-platform allow-list."""
+    return list(
+        DroppedReferrer.objects.filter(connection_id=connection.pk).order_by(
+            "-count", "raw_referrer_value"
+        )[:limit]
+    )
+
+
+def dashboard_export_rows(*, connection: Connection, start: date, end: date) -> Iterator[dict]:
+    """Totals per day x platform x page, streamed from a server-side cursor where available."""
+    return (
+        _rows(connection=connection)
+        .filter(date__range=(start, end))
+        .values("date", "platform__name", "page_id", "page__raw_page_value", "page__url")
+        .annotate(**METRICS)
+        .order_by("date", "platform__name", "page_id")
+        .iterator(chunk_size=EXPORT_CHUNK_SIZE)
+    )

@@ -1,0 +1,153 @@
+"""The dashboard's view state: read from the query string, written back into its links.
+
+Decisions where the spec is silent:
+- A `brand` that is not a positive integer, does not exist or is not visible to the user is
+  a 404 with the same page either way (never reveal other organizations' brands).
+- Every other bad parameter is forgiven: the page says what was wrong and uses the default
+  (an over-long range is cut to the 366 days ending at the requested end date).
+- Only one date given: the window is 28 days starting (or ending) there.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from referrals.allow_list.website import InvalidWebsite, website_canonical
+from referrals.dashboard.selectors import SORT_FIELDS
+
+DEFAULT_WINDOW_DAYS = 28
+MAX_WINDOW_DAYS = 366
+PAGE_SIZE = 25
+DEFAULT_SORT = "sessions"
+# Far enough apart for any real data, close enough that date arithmetic never overflows.
+MIN_DATE = date(1900, 1, 1)
+MAX_DATE = date(9000, 12, 31)
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+INVALID_DATE = "“{value}” is not a valid {name} (use YYYY-MM-DD); showing the default range."
+DATES_REVERSED = "The start date is after the end date; showing the default range."
+WINDOW_TOO_LONG = "A range covers at most 366 days; showing the 366 days ending {end}."
+UNKNOWN_WEBSITE = "This brand has no connection for “{value}”; showing {website} instead."
+NO_WEBSITE = "This brand has no connection for “{value}” (nor for any website yet)."
+INVALID_SORT = "Pages cannot be sorted by “{value}”; sorted by sessions instead."
+INVALID_PAGE = "“{value}” is not a page number; showing the first page."
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the page shows; `query()` gives the query string of this view or a variant of it."""
+
+    brand_id: int
+    website: str | None
+    start: date
+    end: date
+    sort: str = DEFAULT_SORT
+    page: int = 1
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous(self) -> tuple[date, date]:
+        """The period of equal length just before this one."""
+        return self.start - timedelta(days=self.days), self.start - timedelta(days=1)
+
+    def query(self, **changes) -> str:
+        state = replace(self, **changes)
+        params = {"brand": state.brand_id}
+        if state.website:
+            params["website"] = state.website
+        params |= {"start_date": state.start.isoformat(), "end_date": state.end.isoformat()}
+        if state.sort != DEFAULT_SORT:
+            params["sort"] = state.sort
+        if state.page != 1:
+            params["page"] = state.page
+        return urlencode(params)
+
+    def export_query(self) -> str:
+        return self.query(sort=DEFAULT_SORT, page=1)
+
+    def with_days(self, days: int) -> str:
+        """A preset range of `days` ending at this view's end date."""
+        return self.query(start=self.end - timedelta(days=days - 1), page=1)
+
+
+def parse_brand_id(value: str | None) -> int | None:
+    """A positive integer that fits a bigint, or None (which the view turns into a 404)."""
+    if value is None or not value.isascii() or not value.isdigit():
+        return None
+    number = int(value)
+    return number if 0 < number <= 2**63 - 1 else None
+
+
+def resolve_website(
+    value: str | None, *, websites: list[str], default: str | None
+) -> tuple[str | None, list[str]]:
+    """The requested website in canonical form when the brand has a connection for it."""
+    if not value:
+        return default, []
+    try:
+        website = website_canonical(value)
+    except InvalidWebsite:
+        website = None
+    if website in websites:
+        return website, []
+    message = UNKNOWN_WEBSITE if default else NO_WEBSITE
+    return default, [message.format(value=value[:200], website=default)]
+
+
+def _parse_date(value: str, name: str, messages: list[str]) -> date | None:
+    try:
+        day = date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else None
+    except ValueError:
+        day = None
+    if day is None or not MIN_DATE <= day <= MAX_DATE:
+        messages.append(INVALID_DATE.format(value=value[:40], name=name))
+        return None
+    return day
+
+
+def resolve_window(
+    start_value: str | None,
+    end_value: str | None,
+    *,
+    latest: Callable[[], date | None],
+    today: date,
+) -> tuple[date, date, list[str]]:
+    """The inclusive date window; `latest` (a query) runs only when a default end is needed."""
+    messages: list[str] = []
+    start = _parse_date(start_value, "start date", messages) if start_value else None
+    end = _parse_date(end_value, "end date", messages) if end_value else None
+    if messages:
+        start = end = None
+    window = timedelta(days=DEFAULT_WINDOW_DAYS - 1)
+    if start and end and start > end:
+        messages.append(DATES_REVERSED)
+        start = end = None
+    if start and end is None:
+        end = start + window
+    if end is None:
+        end = latest() or today
+    if start is None:
+        start = end - window
+    if (end - start).days + 1 > MAX_WINDOW_DAYS:
+        start = end - timedelta(days=MAX_WINDOW_DAYS - 1)
+        messages.append(WINDOW_TOO_LONG.format(end=end.isoformat()))
+    return start, end, messages
+
+
+def resolve_sort(value: str | None) -> tuple[str, list[str]]:
+    if not value or value in SORT_FIELDS:
+        return value or DEFAULT_SORT, []
+    return DEFAULT_SORT, [INVALID_SORT.format(value=value[:40])]
+
+
+def resolve_page(value: str | None) -> tuple[int, list[str]]:
+    if not value:
+        return 1, []
+    if value.isascii() and value.isdigit() and 0 < int(value) < 10**9:
+        return int(value), []
+    return 1, [INVALID_PAGE.format(value=value[:40])]

@@ -1,0 +1,10 @@
+"""Dashboard routes."""
+
+from django.urls import path
+
+from referrals.dashboard import views
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("export.csv", views.export_csv, name="dashboard-export"),
+]

@@ -1,0 +1,214 @@
+"""AI Traffic dashboard views (session login): the page and its CSV export.
+
+Both views resolve the same query-string state (`_resolve`), so the export holds exactly the
+rows of the view it was linked from. Reads follow the website's active connection; the health
+panel shows the active connection, or the newest disabled one when none is active.
+"""
+
+from dataclasses import dataclass, field, replace
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import cache_control
+from django.views.decorators.http import require_safe
+
+from referrals.dashboard.csv_export import csv_lines, export_filename
+from referrals.dashboard.metrics import (
+    connection_health,
+    kpis,
+    platform_rows,
+    platform_split,
+    sessions_chart,
+    totals_of,
+)
+from referrals.dashboard.selectors import (
+    SORT_FIELDS,
+    dashboard_brands,
+    dashboard_connections,
+    dashboard_dropped_referrers,
+    dashboard_export_rows,
+    dashboard_latest_date,
+    dashboard_recent_pushes,
+    dashboard_series,
+    dashboard_top_pages,
+    dashboard_totals,
+)
+from referrals.dashboard.state import (
+    PAGE_SIZE,
+    ViewState,
+    parse_brand_id,
+    resolve_page,
+    resolve_sort,
+    resolve_website,
+    resolve_window,
+)
+from referrals.models import Brand, Connection
+
+PRESET_DAYS = (7, 28, 90, 365)
+OPTIONAL_ON_PHONES = ("pageviews", "transactions")
+
+
+@dataclass
+class Resolved:
+    brands: list[Brand]
+    brand: Brand
+    websites: list[str]
+    connection: Connection | None  # the active one: the rows we read
+    shown_connection: Connection | None  # for the health panel
+    state: ViewState
+    messages: list[str] = field(default_factory=list)
+
+
+def _resolve(request) -> Resolved | None:
+    """The view state of the request; None when the user sees no brand and asked for none."""
+    brands = dashboard_brands(user=request.user)
+    raw_brand = request.GET.get("brand") or None
+    if not brands and raw_brand is None:
+        return None
+    if raw_brand is None:
+        brand = brands[0]
+    else:
+        brand_id = parse_brand_id(raw_brand)
+        brand = next((b for b in brands if b.pk == brand_id), None)
+        if brand is None:
+            raise Http404("No such brand.")
+
+    connections = dashboard_connections(brand=brand)
+    websites = sorted({c.website for c in connections})
+    active = {c.website: c for c in connections if c.is_active}
+    # Prefer a website that is being read: a disabled-only website shows no data.
+    default = min(active) if active else (websites[0] if websites else None)
+    website, messages = resolve_website(
+        request.GET.get("website"), websites=websites, default=default
+    )
+    connection = active.get(website)
+    shown = connection or next((c for c in connections if c.website == website), None)
+
+    start, end, date_messages = resolve_window(
+        request.GET.get("start_date"),
+        request.GET.get("end_date"),
+        latest=lambda: dashboard_latest_date(connection=connection) if connection else None,
+        today=timezone.localdate(),
+    )
+    sort, sort_messages = resolve_sort(request.GET.get("sort"))
+    page, page_messages = resolve_page(request.GET.get("page"))
+    state = ViewState(
+        brand_id=brand.pk, website=website, start=start, end=end, sort=sort, page=page
+    )
+    return Resolved(
+        brands=brands,
+        brand=brand,
+        websites=websites,
+        connection=connection,
+        shown_connection=shown,
+        state=state,
+        messages=messages + date_messages + sort_messages + page_messages,
+    )
+
+
+def _report(connection: Connection, state: ViewState) -> dict:
+    """KPIs, chart, platform table, top pages: five queries; just one when the window is empty."""
+    points = dashboard_series(connection=connection, start=state.start, end=state.end)
+    if not points:
+        return {"has_data": False}
+    prev_start, prev_end = state.previous
+    previous = dashboard_totals(connection=connection, start=prev_start, end=prev_end)
+    current = totals_of(points)
+    platforms = platform_rows(points)
+    chart, chart_data = sessions_chart(points, platforms, state.start, state.end)
+    top = dashboard_top_pages(
+        connection=connection,
+        start=state.start,
+        end=state.end,
+        sort=state.sort,
+        page=state.page,
+        per_page=PAGE_SIZE,
+    )
+    state = replace(state, page=top.page)
+    return {
+        "has_data": True,
+        "state": state,
+        "totals": current,
+        "kpis": kpis(current, previous),
+        "previous_period": (prev_start, prev_end),
+        "platforms": platforms,
+        "chart": chart,
+        "chart_data": chart_data,
+        "top": top,
+        "pages": [(item, platform_split(item.sessions_by_platform)) for item in top.items],
+        # (key, label, link, hidden on a phone unless it is the sort key)
+        "sort_columns": [
+            (
+                key,
+                key.capitalize(),
+                replace(state, sort=key, page=1).query(),
+                key in OPTIONAL_ON_PHONES and key != state.sort,
+            )
+            for key in SORT_FIELDS
+        ],
+        "prev_page_query": replace(state, page=top.page - 1).query(),
+        "next_page_query": replace(state, page=top.page + 1).query(),
+    }
+
+
+@require_safe
+@login_required
+@cache_control(private=True, no_cache=True)
+def dashboard(request):
+    resolved = _resolve(request)
+    if resolved is None:
+        return render(request, "dashboard/no_brand.html", {})
+    state, connection = resolved.state, resolved.connection
+    context = {
+        "r": resolved,
+        "state": state,
+        "presets": [(days, state.with_days(days)) for days in PRESET_DAYS],
+    }
+    if resolved.shown_connection is None:
+        context["register_url"] = request.build_absolute_uri(
+            f"/v1/{resolved.brand.pk}/ai-referrals/connections"
+        )
+    if connection is not None:
+        context |= _report(connection, state)
+    if resolved.shown_connection is not None:
+        shown = resolved.shown_connection
+        label, tone = connection_health(shown, now=timezone.now())
+        context |= {
+            "health": {"label": label, "tone": tone},
+            "pushes": dashboard_recent_pushes(connection=shown),
+            "dropped": dashboard_dropped_referrers(connection=shown),
+            "events_url": request.build_absolute_uri(
+                f"/v1/{resolved.brand.pk}/ai-referrals/connections/{shown.pk}/events"
+            ),
+        }
+    return render(request, "dashboard/index.html", context)
+
+
+@require_safe
+@login_required
+@cache_control(private=True, no_cache=True)
+def export_csv(request):
+    """The current view as CSV; a bad parameter is a 400 here (there is no page to explain it)."""
+    resolved = _resolve(request)
+    if resolved is None:
+        raise Http404("No such brand.")
+    if resolved.messages:
+        return HttpResponseBadRequest(
+            "\n".join(resolved.messages), content_type="text/plain; charset=utf-8"
+        )
+    state, connection = resolved.state, resolved.connection
+    rows = (
+        dashboard_export_rows(connection=connection, start=state.start, end=state.end)
+        if connection is not None
+        else ()
+    )
+    response = StreamingHttpResponse(
+        csv_lines(rows, website=state.website or ""), content_type="text/csv; charset=utf-8"
+    )
+    filename = export_filename(
+        brand_id=state.brand_id, website=state.website or "none", start=state.start, end=state.end
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,152 @@
+"""POST .../connections/{id}/events: HTTP concerns of a push (limits, formats) around ingest."""
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from referrals.api.schema import BRAND_ID_PARAM, CONNECTION_ID_PARAM, error_responses
+from referrals.ingest import pipeline as ingest
+from referrals.ingest.pipeline import PushContext, PushError
+from referrals.models import Connection
+from referrals.tenancy.permissions import HasConfigureScope
+from referrals.tenancy.scoping import BrandScopedMixin, connection_for_brand
+from referrals.tenancy.throttling import PushRateThrottle
+
+CONTENT_TYPES = {
+    "application/json": ingest.FORMAT_JSON,
+    "application/x-ndjson": ingest.FORMAT_NDJSON,
+    "application/ndjson": ingest.FORMAT_NDJSON,
+    "application/jsonl": ingest.FORMAT_NDJSON,
+}
+UNSUPPORTED_TYPE = (
+    "Unsupported Content-Type {given!r}: send application/json (an array of events) or "
+    "application/x-ndjson (one event per line)."
+)
+BAD_CONTENT_LENGTH = "Invalid Content-Length header."
+BAD_DRY_RUN = "dry_run must be true or false."
+_CHUNK = 64 * 1024
+
+
+def read_body(request, limit: int) -> bytes:
+    """The request body, never more than `limit` bytes in memory (413 beyond).
+
+    Content-Length decides before anything is read. Without one (chunked transfer), the
+    stream is read only when the server marks it terminated (gunicorn does), in chunks,
+    stopping at the limit; otherwise Django would see an empty body.
+    """
+    meta = request.META
+    declared = meta.get("CONTENT_LENGTH") or ""
+    if declared:
+        if not declared.isdigit():
+            raise PushError(400, BAD_CONTENT_LENGTH)
+        if int(declared) > limit:
+            raise PushError(413, ingest.BODY_TOO_LARGE.format(limit=limit))
+        return request.read(int(declared))
+    if not meta.get("wsgi.input_terminated"):
+        return b""
+    stream, parts, size = meta["wsgi.input"], [], 0
+    while chunk := stream.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            raise PushError(413, ingest.BODY_TOO_LARGE.format(limit=limit))
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def body_format(request) -> str:
+    content_type = request.META.get("CONTENT_TYPE", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type not in CONTENT_TYPES:
+        raise PushError(415, UNSUPPORTED_TYPE.format(given=content_type[:100]))
+    return CONTENT_TYPES[media_type]
+
+
+def dry_run_flag(request) -> bool:
+    value = request.query_params.get("dry_run", "false").strip().lower()
+    if value not in {"true", "false", "1", "0", "yes", "no", ""}:
+        raise PushError(400, BAD_DRY_RUN)
+    return value in {"true", "1", "yes"}
+
+
+class EventSchema(serializers.Serializer):
+    date = serializers.DateField(help_text="YYYY-MM-DD; not later than today (UTC) + 1 day.")
+    raw_referrer_value = serializers.CharField(min_length=1, max_length=512)
+    raw_page_value = serializers.CharField(min_length=1, max_length=2048)
+    pageviews = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
+    )
+    sessions = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
+    )
+    transactions = serializers.IntegerField(
+        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
+    )
+    purchase_revenue = serializers.FloatField(
+        min_value=0, max_value=1e12, required=False, allow_null=True
+    )
+    batch_id = serializers.CharField(max_length=128, required=False, allow_null=True)
+
+
+class PushOutcomeSchema(serializers.Serializer):
+    accepted = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.CharField())
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ValidationErrorItem(serializers.Serializer):
+    loc = serializers.ListField(child=serializers.JSONField())
+    msg = serializers.CharField()
+    type = serializers.CharField()
+
+
+class ValidationErrorSchema(serializers.Serializer):
+    detail = ValidationErrorItem(many=True)
+    error_count = serializers.IntegerField()
+
+
+class PushEventsView(BrandScopedMixin, APIView):
+    """Validate, normalize and upsert a batch of daily rows (all or nothing)."""
+
+    permission_classes = [HasConfigureScope]
+    throttle_classes = [PushRateThrottle]
+    parser_classes = []  # the body is read as a bounded stream by read_body
+
+    @extend_schema(
+        operation_id="push_events",
+        parameters=[
+            BRAND_ID_PARAM,
+            CONNECTION_ID_PARAM,
+            OpenApiParameter("dry_run", bool, description="Validate only; store nothing."),
+        ],
+        request={
+            "application/json": OpenApiRequest(EventSchema(many=True)),
+            "application/x-ndjson": OpenApiRequest(EventSchema),
+        },
+        responses={
+            200: PushOutcomeSchema,
+            422: OpenApiResponse(ValidationErrorSchema, description="Invalid events"),
+            **error_responses(400, 401, 403, 404, 410, 413, 415, 429, 503),
+        },
+    )
+    def post(self, request, brand_id: str, connection_id: str):
+        connection = connection_for_brand(self.get_brand(), connection_id)
+        context = PushContext(
+            connection=connection,
+            api_key_id=request.auth.pk,
+            request_id=getattr(request._request, "request_id", ""),
+            dry_run=False,
+        )
+        try:
+            if connection.status != Connection.STATUS_ACTIVE:
+                raise PushError(410, ingest.CONNECTION_DISABLED.format(id=connection.pk))
+            context.dry_run = dry_run_flag(request)
+            fmt = body_format(request)  # 415 before reading a body we could not parse
+            body = read_body(request, settings.PUSH_MAX_BODY_BYTES)
+            outcome = ingest.push_events(context=context, body=body, fmt=fmt)
+        except PushError as error:
+            ingest.push_record_failure(context=context, error=error)
+            return Response(error.body, status=error.status)
+        return Response(outcome.as_body())

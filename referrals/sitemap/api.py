@@ -1,0 +1,222 @@
+"""Sitemap API: a website's pages with AI-referral totals, one page, its series, the export.
+
+Order of checks: 401, 403 (query scope), 404 brand, 404 page, 400 parameters, 404 domain.
+The export file is named by today's date (UTC); its percent change compares the first and last
+bucket (daily up to 90 days, else weekly) and is empty when the first bucket has no sessions.
+"""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from referrals.api.schema import BRAND_ID_PARAM, COMMON_ERRORS, ErrorSerializer, error_responses
+from referrals.reporting.files import CONTENT_TYPES, export_response
+from referrals.sitemap import selectors as sitemap
+from referrals.sitemap.serializers import (
+    ExportQuerySerializer,
+    PageListQuerySerializer,
+    PageMetricsSerializer,
+    SitemapPageDetailSerializer,
+    SitemapPageListSerializer,
+    WindowQuerySerializer,
+    today_utc,
+)
+from referrals.tenancy.permissions import HasQueryScope
+from referrals.tenancy.scoping import BrandScopedMixin, page_for_brand
+
+PAGE_ID_PARAM = OpenApiParameter("page_id", int, OpenApiParameter.PATH)
+EXPORT_MAX_ROWS = 10_000
+EXPORT_TOO_MANY_ROWS = "The export would have more than {max_rows} rows; narrow the filters."
+EXPORT_COLUMNS = (
+    "id",
+    "url",
+    "path",
+    "depth",
+    "pageviews",
+    "sessions",
+    "transactions",
+    "purchase_revenue",
+    "ai_sessions_change_pct",
+)
+
+
+def _responses(ok, *, what_404: str) -> dict:
+    return {
+        **ok,
+        **error_responses(400, *COMMON_ERRORS),
+        404: OpenApiResponse(ErrorSerializer, description=what_404),
+    }
+
+
+class _SitemapView(BrandScopedMixin, APIView):
+    permission_classes = [HasQueryScope]
+
+    def validated(self, serializer_class):
+        query = serializer_class(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return query
+
+    def resolve_website(self, domain: str | None) -> str:
+        try:
+            return sitemap.sitemap_website_resolve(brand=self.get_brand(), domain=domain)
+        except sitemap.WebsiteNotFound as exc:
+            raise NotFound(str(exc)) from None
+
+
+class SitemapPageListView(_SitemapView):
+    """The pages seen in a website's pushed data, each with its AI-referral totals for the window
+    (pages without AI traffic included, with zero totals)."""
+
+    @extend_schema(
+        operation_id="sitemap_pages_list",
+        parameters=[BRAND_ID_PARAM, PageListQuerySerializer],
+        responses=_responses(
+            {200: SitemapPageListSerializer},
+            what_404="Unknown brand (or another organization's), a brand without a website, "
+            "or a domain the brand has no connection for",
+        ),
+    )
+    def get(self, request, brand_id: str):
+        brand = self.get_brand()
+        query = self.validated(PageListQuerySerializer)
+        website = self.resolve_website(query.validated_data.get("domain"))
+        limit, offset = query.validated_data["limit"], query.validated_data["offset"]
+        result = sitemap.sitemap_page_list(
+            brand=brand,
+            website=website,
+            filters=query.page_filters(),
+            window=query.validated_data["window"],
+            limit=limit,
+            offset=offset,
+        )
+        body = {
+            "total": result.total,
+            "offset": offset,
+            "limit": limit,
+            "domain": website,
+            "items": result.pages,
+        }
+        return Response(SitemapPageListSerializer(body).data)
+
+
+class SitemapPageDetailView(_SitemapView):
+    """One page with its AI-referral totals for the window."""
+
+    @extend_schema(
+        operation_id="sitemap_pages_retrieve",
+        parameters=[BRAND_ID_PARAM, PAGE_ID_PARAM, WindowQuerySerializer],
+        responses=_responses(
+            {200: SitemapPageDetailSerializer},
+            what_404="Unknown brand or page (or another organization's)",
+        ),
+    )
+    def get(self, request, brand_id: str, page_id: str):
+        page = page_for_brand(self.get_brand(), page_id)
+        window = self.validated(WindowQuerySerializer).validated_data["window"]
+        sitemap.sitemap_page_totals(page=page, window=window)
+        return Response(SitemapPageDetailSerializer(page).data)
+
+
+class SitemapPageMetricsView(_SitemapView):
+    """AI sessions per platform in every bucket of the window: daily up to 90 days, else weekly
+    (dated by their Monday). Buckets without sessions have an empty `count_by_platform`."""
+
+    @extend_schema(
+        operation_id="sitemap_pages_metrics",
+        parameters=[BRAND_ID_PARAM, PAGE_ID_PARAM, WindowQuerySerializer],
+        responses=_responses(
+            {200: PageMetricsSerializer},
+            what_404="Unknown brand or page (or another organization's)",
+        ),
+    )
+    def get(self, request, brand_id: str, page_id: str):
+        page = page_for_brand(self.get_brand(), page_id)
+        window = self.validated(WindowQuerySerializer).validated_data["window"]
+        buckets = sitemap.sitemap_page_series(page=page, window=window)
+        body = {
+            "granularity": window.granularity,
+            "metrics": {"citations": [], "agent_traffic": [], "ai_referrals": buckets},
+        }
+        return Response(PageMetricsSerializer(body).data)
+
+
+class JSONErrorsNegotiation(DefaultContentNegotiation):
+    """The export writes its file itself; errors are JSON whatever Accept or ?format= say
+    (DRF would otherwise read ?format=csv as a renderer choice and answer 404)."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+def _export_table(rows: list[sitemap.ExportRow]) -> tuple[list[str], list[list]]:
+    platforms = sorted({name for row in rows for name in row.totals.count_by_platform})
+    header = [*EXPORT_COLUMNS, *(f"sessions: {name}" for name in platforms)]
+    table = []
+    for row in rows:
+        page, totals = row.page, row.totals
+        by_platform = totals.count_by_platform
+        table.append(
+            [
+                page.pk,
+                page.url,
+                page.path,
+                page.depth,
+                totals.pageviews,
+                totals.sessions,
+                totals.transactions,
+                totals.purchase_revenue,
+                row.change_pct,
+                *(by_platform.get(name, 0) for name in platforms),
+            ]
+        )
+    return header, table
+
+
+class SitemapExportView(_SitemapView):
+    """The filtered pages as a CSV or XLSX file (at most 10,000 rows): window totals, AI
+    sessions per platform, and the percent change of AI sessions from the first to the last
+    bucket (empty when the first bucket has none)."""
+
+    content_negotiation_class = JSONErrorsNegotiation
+
+    @extend_schema(
+        operation_id="sitemap_export",
+        parameters=[BRAND_ID_PARAM, ExportQuerySerializer],
+        responses=_responses(
+            {
+                (200, CONTENT_TYPES["csv"]): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="UTF-8 CSV with a BOM, one row per page"
+                ),
+                (200, CONTENT_TYPES["xlsx"]): OpenApiResponse(
+                    OpenApiTypes.BINARY, description="XLSX workbook, one row per page"
+                ),
+            },
+            what_404="Unknown brand (or another organization's), a brand without a website, "
+            "or a domain the brand has no connection for",
+        ),
+    )
+    def get(self, request, brand_id: str):
+        brand = self.get_brand()
+        query = self.validated(ExportQuerySerializer)
+        website = self.resolve_website(query.validated_data.get("domain"))
+        try:
+            rows = sitemap.sitemap_export_rows(
+                brand=brand,
+                website=website,
+                filters=query.page_filters(),
+                window=query.validated_data["window"],
+                max_rows=EXPORT_MAX_ROWS,
+            )
+        except sitemap.TooManyRows:
+            raise ValidationError(EXPORT_TOO_MANY_ROWS.format(max_rows=EXPORT_MAX_ROWS)) from None
+        header, table = _export_table(rows)
+        return export_response(
+            file_format=query.validated_data["format"],
+            filename=f"sitemap-{brand.pk}-{today_utc().isoformat()}",
+            header=header,
+            rows=table,
+            sheet_title="Sitemap",
+        )

@@ -1,0 +1,62 @@
+"""Tenant scoping in one place: every API read starts from the token's organization."""
+
+from rest_framework.exceptions import NotFound
+
+from referrals.models import Brand, Connection, SitemapPage
+
+BRAND_NOT_FOUND = "Brand not found."
+CONNECTION_NOT_FOUND = "Connection not found."
+PAGE_NOT_FOUND = "Page not found."
+MAX_BIGINT = 2**63 - 1
+
+
+def _is_bigint_id(value: str) -> bool:
+    """A positive bigint in ASCII digits; the length check keeps int() off huge strings."""
+    return value.isascii() and value.isdigit() and len(value) <= 19 and 0 < int(value) <= MAX_BIGINT
+
+
+def brand_for_request(request, brand_id: str) -> Brand:
+    """The brand if it belongs to the token's organization; the same 404 body otherwise."""
+    if not _is_bigint_id(brand_id):
+        raise NotFound(BRAND_NOT_FOUND)
+    brand = Brand.objects.filter(
+        pk=int(brand_id), organization_id=request.auth.organization_id
+    ).first()
+    if brand is None:
+        raise NotFound(BRAND_NOT_FOUND)
+    return brand
+
+
+def connection_for_brand(brand: Brand, connection_id: str) -> Connection:
+    # A ULID is 26 characters; anything else cannot exist, so skip the query.
+    connection = (
+        Connection.objects.filter(brand=brand, pk=connection_id.upper()).first()
+        if len(connection_id) == 26
+        else None
+    )
+    if connection is None:
+        raise NotFound(CONNECTION_NOT_FOUND)
+    return connection
+
+
+def page_for_brand(brand: Brand, page_id: str) -> SitemapPage:
+    """A sitemap page of the brand; ids that cannot exist (not a positive bigint) skip the query."""
+    page = (
+        SitemapPage.objects.filter(brand=brand, pk=int(page_id)).first()
+        if _is_bigint_id(page_id)
+        else None
+    )
+    if page is None:
+        raise NotFound(PAGE_NOT_FOUND)
+    return page
+
+
+class BrandScopedMixin:
+    """Views under /v1/{brand_id}/...: resolves the brand once, after auth and scope checks."""
+
+    _brand: Brand | None = None
+
+    def get_brand(self) -> Brand:
+        if self._brand is None:
+            self._brand = brand_for_request(self.request, self.kwargs["brand_id"])
+        return self._brand

@@ -1,0 +1,306 @@
+"""Connections API: every status code, scopes, tenancy, and the one-active-connection rule."""
+
+import threading
+
+import pytest
+from django.db import connections as db_connections
+from rest_framework.test import APIClient
+
+from referrals.models import Connection, GoogleAnalyticsIntegration
+from referrals.tenancy.scoping import BRAND_NOT_FOUND, CONNECTION_NOT_FOUND
+from referrals.tenancy.services import api_key_create, api_key_revoke
+
+pytestmark = pytest.mark.django_db
+
+
+def url(brand_id, connection_id=None):
+    base = f"/v1/{brand_id}/ai-referrals/connections"
+    return f"{base}/{connection_id}" if connection_id else base
+
+
+def register(client, brand, website="example.com", provider="adobe_analytics"):
+    return client.post(url(brand.pk), {"website": website, "provider": provider}, format="json")
+
+
+def test_register_returns_201_and_the_connection_object(api_client, brand):
+    response = register(api_client, brand, website="https://WWW.Example.com/x?y=1")
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {
+        "id",
+        "brand_id",
+        "website",
+        "provider",
+        "status",
+        "created_at",
+        "last_pushed_at",
+        "last_push_error",
+    }
+    assert len(body["id"]) == 26 and body["id"].isalnum()
+    assert body["brand_id"] == brand.pk
+    assert body["website"] == "example.com"
+    assert body["status"] == "active"
+    assert body["created_at"].endswith("Z")
+    assert body["last_pushed_at"] is None and body["last_push_error"] is None
+    assert Connection.objects.get(pk=body["id"]).website == "example.com"
+
+
+@pytest.mark.parametrize(
+    ("payload", "fragment"),
+    [
+        ({"provider": "adobe_analytics"}, "website"),
+        ({"website": "", "provider": "adobe_analytics"}, "website"),
+        ({"website": "not a host", "provider": "adobe_analytics"}, "hostname"),
+        ({"website": "localhost", "provider": "adobe_analytics"}, "domain"),
+        ({"website": "example.com"}, "provider"),
+        ({"website": "example.com", "provider": "google_analytics"}, "Unknown provider"),
+        ({"website": ["example.com"], "provider": "adobe_analytics"}, "website"),
+    ],
+)
+def test_register_rejects_bad_bodies_with_400(api_client, brand, payload, fragment):
+    response = api_client.post(url(brand.pk), payload, format="json")
+    assert response.status_code == 400
+    assert fragment in response.json()["detail"]
+    assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "raw", [b"{", b"[]", b'"example.com"', b"null", b"\xff\xfe", b'{"website": "a\x00.com"}']
+)
+def test_register_rejects_malformed_json_with_400(api_client, brand, raw):
+    response = api_client.post(url(brand.pk), raw, content_type="application/json")
+    assert response.status_code == 400
+    assert isinstance(response.json()["detail"], str)
+
+
+def test_register_twice_is_409_naming_the_active_connection(api_client, brand):
+    first = register(api_client, brand).json()
+    response = register(api_client, brand, website="www.example.com")
+    assert response.status_code == 409
+    assert first["id"] in response.json()["detail"]
+
+
+def test_register_after_disable_starts_a_new_connection(api_client, brand):
+    first = register(api_client, brand).json()
+    assert api_client.delete(url(brand.pk, first["id"])).status_code == 200
+    second = register(api_client, brand)
+    assert second.status_code == 201
+    assert second.json()["id"] != first["id"]
+
+
+def test_register_blocked_by_active_ga_integration_is_409(api_client, brand):
+    GoogleAnalyticsIntegration.objects.create(brand=brand, website="example.com")
+    response = register(api_client, brand)
+    assert response.status_code == 409
+    assert "Google Analytics" in response.json()["detail"]
+
+
+def test_inactive_ga_integration_does_not_block(api_client, brand):
+    GoogleAnalyticsIntegration.objects.create(brand=brand, website="example.com", active=False)
+    assert register(api_client, brand).status_code == 201
+
+
+def test_same_website_on_two_brands_is_allowed(api_client, brand, organization):
+    second = organization.brands.create(name="Acme Boots")
+    assert register(api_client, brand).status_code == 201
+    assert register(api_client, second).status_code == 201
+
+
+def test_list_filters_by_status_website_and_provider(api_client, brand):
+    a = register(api_client, brand, website="a.example").json()
+    register(api_client, brand, website="b.example")
+    api_client.delete(url(brand.pk, a["id"]))
+
+    def ids(query=""):
+        response = api_client.get(url(brand.pk) + query)
+        assert response.status_code == 200
+        return [item["website"] for item in response.json()["items"]]
+
+    assert sorted(ids()) == ["a.example", "b.example"]
+    assert ids("?status=disabled") == ["a.example"]
+    assert ids("?status=active") == ["b.example"]
+    assert ids("?website=https://WWW.B.example/") == ["b.example"]
+    assert ids("?website=not%20a%20host") == []
+    assert sorted(ids("?provider=adobe_analytics")) == ["a.example", "b.example"]
+
+
+@pytest.mark.parametrize("query", ["?status=paused", "?provider=ga4"])
+def test_list_rejects_unknown_filter_values_with_400(api_client, brand, query):
+    response = api_client.get(url(brand.pk) + query)
+    assert response.status_code == 400
+    assert "detail" in response.json()
+
+
+def test_detail_and_404s(api_client, brand, connection, other_brand):
+    assert api_client.get(url(brand.pk, connection.pk)).json()["id"] == connection.pk
+    assert api_client.get(url(brand.pk, connection.pk.lower())).status_code == 200
+    missing = api_client.get(url(brand.pk, "01JX2Y6E8H1AKQ8V0W7G4D9SXT"))
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": CONNECTION_NOT_FOUND}
+    assert api_client.get(url(brand.pk, "x" * 300)).status_code == 404
+    other = Connection.objects.create(
+        brand=other_brand, website="globex.com", provider="adobe_analytics"
+    )
+    # Another brand's connection through our brand's URL: not found.
+    assert api_client.get(url(brand.pk, other.pk)).status_code == 404
+
+
+def test_delete_disables_idempotently_and_keeps_the_row(api_client, brand, connection):
+    first = api_client.delete(url(brand.pk, connection.pk))
+    assert first.status_code == 200
+    assert first.json()["status"] == "disabled"
+    again = api_client.delete(url(brand.pk, connection.pk))
+    assert again.status_code == 200
+    assert again.json() == first.json()
+    connection.refresh_from_db()
+    assert connection.status == "disabled" and connection.disabled_at is not None
+
+
+@pytest.mark.parametrize("brand_id", ["999999", "abc", "0", "-1", str(2**70), "١٢"])
+def test_unknown_brand_ids_are_404(api_client, brand_id):
+    response = api_client.get(url(brand_id))
+    assert response.status_code == 404
+    assert response.json() == {"detail": BRAND_NOT_FOUND}
+
+
+def test_other_organizations_brand_is_indistinguishable_from_a_missing_one(api_client, other_brand):
+    theirs = api_client.get(url(other_brand.pk))
+    missing = api_client.get(url(other_brand.pk + 1000))
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.content == missing.content
+    assert register(api_client, other_brand).status_code == 404
+    assert not Connection.objects.filter(brand=other_brand).exists()
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "Bearer nope",
+        "Bearer",
+        "Token abc",
+        "Bearer a b",
+        "Basic dXNlcjpwYXNz",
+        "Bearer air_" + "x" * 43,
+    ],
+)
+def test_missing_or_invalid_token_is_401_with_challenge(brand, header):
+    client = APIClient()
+    if header is not None:
+        client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.get(url(brand.pk))
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Bearer"
+    assert isinstance(response.json()["detail"], str)
+
+
+def test_revoked_token_is_401(organization, brand):
+    new_key = api_key_create(organization=organization, name="old", scopes=["query"])
+    api_key_revoke(api_key=new_key.api_key)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {new_key.token}")
+    assert client.get(url(brand.pk)).status_code == 401
+
+
+def test_401_comes_before_404(brand):
+    assert APIClient().get(url(999999)).status_code == 401
+
+
+def test_session_login_alone_cannot_use_the_api(admin_client, brand):
+    assert admin_client.get(url(brand.pk)).status_code == 401
+    assert (
+        admin_client.post(
+            url(brand.pk),
+            {"website": "x.example", "provider": "adobe_analytics"},
+            content_type="application/json",
+        ).status_code
+        == 401
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "scopes", "expected"),
+    [
+        ("post", ["query"], 403),
+        ("post", ["configure"], 201),
+        ("get", ["configure"], 403),
+        ("get", ["query"], 200),
+        ("delete", ["query"], 403),
+        ("delete", ["configure"], 200),
+        ("get_one", ["configure"], 403),
+        ("get_one", ["query"], 200),
+    ],
+)
+def test_scopes_are_enforced(client_with_scopes, brand, connection, method, scopes, expected):
+    client = client_with_scopes(*scopes)
+    if method == "post":
+        response = register(client, brand, website="new.example")
+    elif method == "get":
+        response = client.get(url(brand.pk))
+    elif method == "delete":
+        response = client.delete(url(brand.pk, connection.pk))
+    else:
+        response = client.get(url(brand.pk, connection.pk))
+    assert response.status_code == expected
+    if expected == 403:
+        assert "scope" in response.json()["detail"]
+
+
+def test_403_scope_comes_before_404_brand(client_with_scopes):
+    assert client_with_scopes("query").post(url(999999), {}, format="json").status_code == 403
+
+
+def test_methods_not_allowed_are_405(api_client, brand, connection):
+    assert api_client.put(url(brand.pk, connection.pk), {}, format="json").status_code == 405
+    assert api_client.patch(url(brand.pk), {}, format="json").status_code == 405
+
+
+def test_request_id_is_echoed_or_generated(api_client, brand):
+    echoed = api_client.get(url(brand.pk), HTTP_X_REQUEST_ID="etl-2026-05-20.7")
+    assert echoed["X-Request-ID"] == "etl-2026-05-20.7"
+    generated = api_client.get(url(brand.pk), HTTP_X_REQUEST_ID="bad id\nforged: yes")
+    assert generated["X-Request-ID"] != "bad id\nforged: yes"
+    assert len(generated["X-Request-ID"]) == 32
+    assert APIClient().get(url(brand.pk))["X-Request-ID"]
+
+
+def test_unknown_api_path_is_json_404(api_client):
+    response = api_client.get("/v1/nope/nothing/here")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_schema_and_docs_are_served_without_a_token(client):
+    schema = client.get("/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/v1/{brand_id}/ai-referrals/connections" in paths
+    assert "bearerAuth" in schema.json()["components"]["securitySchemes"]
+    docs = client.get("/v1/docs")
+    assert docs.status_code == 200
+    assert b"cdn" not in docs.content.lower()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_double_registration_gives_one_201_and_one_409(organization, brand):
+    token = api_key_create(organization=organization, name="c", scopes=["configure"]).token
+    barrier = threading.Barrier(8)
+    statuses = []
+
+    def attempt():
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        barrier.wait()
+        try:
+            statuses.append(register(client, brand, website="race.example").status_code)
+        finally:
+            db_connections.close_all()
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [201] + [409] * 7
+    assert Connection.objects.filter(website="race.example", status="active").count() == 1
