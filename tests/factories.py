@@ -2,6 +2,8 @@
 
 import datetime as dt
 import json
+import math
+import random
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -198,9 +200,6 @@ DEMO_PLATFORMS = {  # slug: share of sessions
 
 def seed_demo_traffic(connection: Connection, *, end: date, days: int = 56) -> int:
     """Plausible, deterministic traffic for screenshots: growth, weekly rhythm, long tail."""
-    import math
-    import random
-
     rng = random.Random(20260528)
     pages = [sitemap_page(connection.brand, connection.website, raw) for raw in DEMO_PAGES]
     # An earlier transactional test's flush may have removed the seeded platforms.

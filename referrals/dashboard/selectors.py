@@ -1,68 +1,26 @@
 """Reads for the AI Traffic dashboard: a handful of set-based queries per page view.
 
-Reads follow the active connection: every metric query filters on one connection id (the
-website's active connection), so rows kept on disabled connections never count. Rows whose
-platform is NULL (the allow-list no longer matches them) never count; a NULL metric counts as 0.
-KPIs and the daily chart read the daily rollup (DailyPlatformTotal, ~15 rows a day); the
-landing pages read the rows through a covering index on PostgreSQL (connection, date).
+Reads follow the website's active connection (referrals.reporting.rows says which rows count,
+referrals.reporting.totals how they sum). KPIs and the daily chart read the daily rollup
+(DailyPlatformTotal, ~15 rows a day); the landing pages read the rows through a covering index
+on PostgreSQL (connection, date).
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
-from django.db.models import DecimalField, F, Max, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F, Max
 
-from referrals.models import (
-    Brand,
-    Connection,
-    DailyPlatformTotal,
-    DroppedReferrer,
-    PushLog,
-    ReferralRow,
-)
+from referrals.models import Brand, Connection, DroppedReferrer, PushLog
+from referrals.reporting.rows import daily_counted, rows_counted
+from referrals.reporting.totals import METRIC_SUMS, Totals
+from referrals.reporting.window import Window
 
 SORT_FIELDS = ("sessions", "pageviews", "transactions", "revenue")
 RECENT_PUSHES = 10
 TOP_DROPPED_REFERRERS = 10
 EXPORT_CHUNK_SIZE = 2000
-
-_ZERO_REVENUE = Value(Decimal(0), output_field=DecimalField(max_digits=17, decimal_places=4))
-# Annotation names must not shadow the model's fields (ReferralRow and DailyPlatformTotal
-# name their metrics alike).
-METRICS = {
-    "sum_sessions": Coalesce(Sum("sessions"), 0),
-    "sum_pageviews": Coalesce(Sum("pageviews"), 0),
-    "sum_transactions": Coalesce(Sum("transactions"), 0),
-    "sum_revenue": Coalesce(Sum("purchase_revenue"), _ZERO_REVENUE),
-}
-
-
-@dataclass(frozen=True)
-class Totals:
-    sessions: int = 0
-    pageviews: int = 0
-    transactions: int = 0
-    revenue: Decimal = Decimal(0)
-
-    @classmethod
-    def from_row(cls, row: dict) -> "Totals":
-        return cls(
-            sessions=int(row["sum_sessions"]),
-            pageviews=int(row["sum_pageviews"]),
-            transactions=int(row["sum_transactions"]),
-            revenue=Decimal(row["sum_revenue"]),
-        )
-
-    def __add__(self, other: "Totals") -> "Totals":
-        return Totals(
-            sessions=self.sessions + other.sessions,
-            pageviews=self.pageviews + other.pageviews,
-            transactions=self.transactions + other.transactions,
-            revenue=self.revenue + other.revenue,
-        )
 
 
 @dataclass(frozen=True)
@@ -124,27 +82,18 @@ def dashboard_connections(*, brand: Brand) -> list[Connection]:
     return list(Connection.objects.filter(brand=brand).order_by("website", "-created_at", "id"))
 
 
-def _rows(*, connection: Connection) -> QuerySet:
-    # No brand filter: the connection id implies it, and the covering index does not hold it.
-    return ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
-
-
-def _daily(*, connection: Connection) -> QuerySet:
-    return DailyPlatformTotal.objects.filter(connection_id=connection.pk)
-
-
 def dashboard_latest_date(*, connection: Connection) -> date | None:
     """The latest day with counted rows: the default window ends there."""
-    return _daily(connection=connection).aggregate(latest=Max("date"))["latest"]
+    return daily_counted(connection=connection).aggregate(latest=Max("date"))["latest"]
 
 
-def dashboard_series(*, connection: Connection, start: date, end: date) -> list[SeriesPoint]:
+def dashboard_series(*, connection: Connection, window: Window) -> list[SeriesPoint]:
     """One query: totals per (day, platform); the KPIs, chart and platform table derive from it."""
     rows = (
-        _daily(connection=connection)
-        .filter(date__range=(start, end))
+        daily_counted(connection=connection)
+        .filter(date__range=(window.start, window.end))
         .values("date", "platform__name", "platform__slug")
-        .annotate(**METRICS)
+        .annotate(**METRIC_SUMS)
         .order_by("date", "platform__name")
     )
     return [
@@ -152,20 +101,20 @@ def dashboard_series(*, connection: Connection, start: date, end: date) -> list[
             day=row["date"],
             platform=row["platform__name"],
             slug=row["platform__slug"],
-            totals=Totals.from_row(row),
+            totals=Totals.of(row),
         )
         for row in rows
     ]
 
 
-def dashboard_totals(*, connection: Connection, start: date, end: date) -> Totals:
+def dashboard_totals(*, connection: Connection, window: Window) -> Totals:
     """The window's totals in one aggregate (used for the previous period)."""
-    row = _daily(connection=connection).filter(date__range=(start, end)).aggregate(**METRICS)
-    return Totals.from_row(row)
+    days = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
+    return Totals.of(days.aggregate(**METRIC_SUMS))
 
 
 def dashboard_top_pages(
-    *, connection: Connection, start: date, end: date, sort: str, page: int, per_page: int
+    *, connection: Connection, window: Window, sort: str, page: int, per_page: int
 ) -> TopPages:
     """Landing pages ranked by `sort` (then by page id, stable on every database).
 
@@ -175,11 +124,11 @@ def dashboard_top_pages(
     """
     if sort not in SORT_FIELDS:
         raise ValueError(f"unknown sort {sort!r}")
-    rows = _rows(connection=connection).filter(date__range=(start, end))
+    rows = rows_counted(connection=connection, window=window)
     metric = f"sum_{sort}"
     ranking = list(
         rows.values("page_id")
-        .annotate(**{metric: METRICS[metric]})
+        .annotate(**{metric: METRIC_SUMS[metric]})
         .order_by(F(metric).desc(), "page_id")
         .values_list("page_id", flat=True)
     )
@@ -192,10 +141,10 @@ def dashboard_top_pages(
     for row in (
         rows.filter(page_id__in=slice_ids)
         .values("page_id", "page__url", "page__raw_page_value", "platform__name", "platform__slug")
-        .annotate(**METRICS)
+        .annotate(**METRIC_SUMS)
     ):
         entry = found.setdefault(row["page_id"], {"row": row, "totals": Totals(), "split": []})
-        entry["totals"] += Totals.from_row(row)
+        entry["totals"] += Totals.of(row)
         entry["split"].append((row["platform__name"], row["platform__slug"], row["sum_sessions"]))
     items = []
     for page_id in slice_ids:
@@ -230,13 +179,12 @@ def dashboard_dropped_referrers(
     )
 
 
-def dashboard_export_rows(*, connection: Connection, start: date, end: date) -> Iterator[dict]:
+def dashboard_export_rows(*, connection: Connection, window: Window) -> Iterator[dict]:
     """Totals per day x platform x page, streamed from a server-side cursor where available."""
     return (
-        _rows(connection=connection)
-        .filter(date__range=(start, end))
+        rows_counted(connection=connection, window=window)
         .values("date", "platform__name", "page_id", "page__raw_page_value", "page__url")
-        .annotate(**METRICS)
+        .annotate(**METRIC_SUMS)
         .order_by("date", "platform__name", "page_id")
         .iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )

@@ -5,10 +5,10 @@ Decisions where the spec is silent:
   a 404 with the same page either way (never reveal other organizations' brands).
 - Every other bad parameter is forgiven: the page says what was wrong and uses the default
   (an over-long range is cut to the 366 days ending at the requested end date).
-- Only one date given: the window is 28 days starting (or ending) there.
+- The window follows the read API's rules (referrals.reporting.window), except that without
+  an end date it ends on the latest day with data, so a quiet website still shows its numbers.
 """
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -16,15 +16,20 @@ from urllib.parse import urlencode
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
 from referrals.dashboard.selectors import SORT_FIELDS
+from referrals.reporting.window import (
+    MAX_WINDOW_DAYS,
+    Window,
+    WindowError,
+    day_parse,
+    window_resolve,
+)
+from referrals.tenancy.scoping import id_parse
 
-DEFAULT_WINDOW_DAYS = 28
-MAX_WINDOW_DAYS = 366
 PAGE_SIZE = 25
 DEFAULT_SORT = "sessions"
 # Far enough apart for any real data, close enough that date arithmetic never overflows.
 MIN_DATE = date(1900, 1, 1)
 MAX_DATE = date(9000, 12, 31)
-_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 INVALID_DATE = "“{value}” is not a valid {name} (use YYYY-MM-DD); showing the default range."
 DATES_REVERSED = "The start date is after the end date; showing the default range."
@@ -47,13 +52,12 @@ class ViewState:
     page: int = 1
 
     @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
+    def window(self) -> Window:
+        return Window(start=self.start, end=self.end)
 
     @property
-    def previous(self) -> tuple[date, date]:
-        """The period of equal length just before this one."""
-        return self.start - timedelta(days=self.days), self.start - timedelta(days=1)
+    def days(self) -> int:
+        return self.window.days
 
     def query(self, **changes) -> str:
         state = replace(self, **changes)
@@ -76,11 +80,8 @@ class ViewState:
 
 
 def parse_brand_id(value: str | None) -> int | None:
-    """A positive integer that fits a bigint, or None (which the view turns into a 404)."""
-    if value is None or not value.isascii() or not value.isdigit():
-        return None
-    number = int(value)
-    return number if 0 < number <= 2**63 - 1 else None
+    """A brand id, or None (which the view turns into a 404)."""
+    return id_parse(value) if value is not None else None
 
 
 def resolve_website(
@@ -100,10 +101,7 @@ def resolve_website(
 
 
 def _parse_date(value: str, name: str, messages: list[str]) -> date | None:
-    try:
-        day = date.fromisoformat(value) if _ISO_DATE.fullmatch(value) else None
-    except ValueError:
-        day = None
+    day = day_parse(value)
     if day is None or not MIN_DATE <= day <= MAX_DATE:
         messages.append(INVALID_DATE.format(value=value[:40], name=name))
         return None
@@ -116,27 +114,24 @@ def resolve_window(
     *,
     latest: Callable[[], date | None],
     today: date,
-) -> tuple[date, date, list[str]]:
+) -> tuple[Window, list[str]]:
     """The inclusive date window; `latest` (a query) runs only when a default end is needed."""
     messages: list[str] = []
     start = _parse_date(start_value, "start date", messages) if start_value else None
     end = _parse_date(end_value, "end date", messages) if end_value else None
     if messages:
         start = end = None
-    window = timedelta(days=DEFAULT_WINDOW_DAYS - 1)
-    if start and end and start > end:
+    default_end = end or latest() or today
+    try:
+        return window_resolve(start=start, end=end, default_end=default_end), messages
+    except WindowError as exc:
+        if exc.code == WindowError.TOO_LONG:
+            end = end or default_end
+            messages.append(WINDOW_TOO_LONG.format(end=end.isoformat()))
+            return Window(start=end - timedelta(days=MAX_WINDOW_DAYS - 1), end=end), messages
         messages.append(DATES_REVERSED)
-        start = end = None
-    if start and end is None:
-        end = start + window
-    if end is None:
-        end = latest() or today
-    if start is None:
-        start = end - window
-    if (end - start).days + 1 > MAX_WINDOW_DAYS:
-        start = end - timedelta(days=MAX_WINDOW_DAYS - 1)
-        messages.append(WINDOW_TOO_LONG.format(end=end.isoformat()))
-    return start, end, messages
+        fallback_end = default_end if end is None else latest() or today
+        return window_resolve(start=None, end=None, default_end=fallback_end), messages
 
 
 def resolve_sort(value: str | None) -> tuple[str, list[str]]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
@@ -45,8 +46,9 @@ from referrals.dashboard.state import (
     resolve_window,
 )
 from referrals.models import Brand, Connection
+from referrals.reporting.window import DEFAULT_WINDOW_DAYS
 
-PRESET_DAYS = (7, 28, 90, 365)
+PRESET_DAYS = (7, DEFAULT_WINDOW_DAYS, 90, 365)
 OPTIONAL_ON_PHONES = ("pageviews", "transactions")
 
 
@@ -86,7 +88,7 @@ def _resolve(request) -> Resolved | None:
     connection = active.get(website)
     shown = connection or next((c for c in connections if c.website == website), None)
 
-    start, end, date_messages = resolve_window(
+    window, date_messages = resolve_window(
         request.GET.get("start_date"),
         request.GET.get("end_date"),
         latest=lambda: dashboard_latest_date(connection=connection) if connection else None,
@@ -95,7 +97,12 @@ def _resolve(request) -> Resolved | None:
     sort, sort_messages = resolve_sort(request.GET.get("sort"))
     page, page_messages = resolve_page(request.GET.get("page"))
     state = ViewState(
-        brand_id=brand.pk, website=website, start=start, end=end, sort=sort, page=page
+        brand_id=brand.pk,
+        website=website,
+        start=window.start,
+        end=window.end,
+        sort=sort,
+        page=page,
     )
     return Resolved(
         brands=brands,
@@ -110,18 +117,17 @@ def _resolve(request) -> Resolved | None:
 
 def _report(connection: Connection, state: ViewState) -> dict:
     """KPIs, chart, platform table, top pages: five queries; just one when the window is empty."""
-    points = dashboard_series(connection=connection, start=state.start, end=state.end)
+    points = dashboard_series(connection=connection, window=state.window)
     if not points:
         return {"has_data": False}
-    prev_start, prev_end = state.previous
-    previous = dashboard_totals(connection=connection, start=prev_start, end=prev_end)
+    previous_window = state.window.previous
+    previous = dashboard_totals(connection=connection, window=previous_window)
     current = totals_of(points)
     platforms = platform_rows(points)
     chart, chart_data = sessions_chart(points, platforms, state.start, state.end)
     top = dashboard_top_pages(
         connection=connection,
-        start=state.start,
-        end=state.end,
+        window=state.window,
         sort=state.sort,
         page=state.page,
         per_page=PAGE_SIZE,
@@ -132,7 +138,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
         "state": state,
         "totals": current,
         "kpis": kpis(current, previous),
-        "previous_period": (prev_start, prev_end),
+        "previous_period": (previous_window.start, previous_window.end),
         "platforms": platforms,
         "chart": chart,
         "chart_data": chart_data,
@@ -165,10 +171,11 @@ def dashboard(request):
         "r": resolved,
         "state": state,
         "presets": [(days, state.with_days(days)) for days in PRESET_DAYS],
+        "default_days": DEFAULT_WINDOW_DAYS,
     }
     if resolved.shown_connection is None:
         context["register_url"] = request.build_absolute_uri(
-            f"/v1/{resolved.brand.pk}/ai-referrals/connections"
+            reverse("connections", kwargs={"brand_id": resolved.brand.pk})
         )
     if connection is not None:
         context |= _report(connection, state)
@@ -180,7 +187,9 @@ def dashboard(request):
             "pushes": dashboard_recent_pushes(connection=shown),
             "dropped": dashboard_dropped_referrers(connection=shown),
             "events_url": request.build_absolute_uri(
-                f"/v1/{resolved.brand.pk}/ai-referrals/connections/{shown.pk}/events"
+                reverse(
+                    "push-events", kwargs={"brand_id": shown.brand_id, "connection_id": shown.pk}
+                )
             ),
         }
     return render(request, "dashboard/index.html", context)
@@ -200,7 +209,7 @@ def export_csv(request):
         )
     state, connection = resolved.state, resolved.connection
     rows = (
-        dashboard_export_rows(connection=connection, start=state.start, end=state.end)
+        dashboard_export_rows(connection=connection, window=state.window)
         if connection is not None
         else ()
     )

@@ -1,6 +1,8 @@
-"""CSV and XLSX file writers for downloads: a header, rows, and an attachment response.
+"""CSV and XLSX writers of every download: a header, rows, streamed or as an attachment.
 
-Cells are written as given (None becomes an empty cell). Strings a spreadsheet would run as a
+Cells are written as given (None becomes an empty cell). UTF-8 CSV starts with a byte-order
+mark so Excel opens it as UTF-8; characters that cannot be encoded (a lone surrogate, which
+SQLite can store) are replaced. Strings a spreadsheet would run as a
 formula (starting with = + - @, or a tab or carriage return, per OWASP's CSV-injection advice)
 get a leading apostrophe in both formats, because exported values (page URLs) are supplied by
 clients. Characters XML cannot carry are dropped from XLSX cells (openpyxl refuses them).
@@ -8,7 +10,7 @@ clients. Characters XML cannot carry are dropped from XLSX cells (openpyxl refus
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from django.http import HttpResponse
@@ -20,6 +22,14 @@ XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml
 CONTENT_TYPES = {"csv": CSV_CONTENT_TYPE, "xlsx": XLSX_CONTENT_TYPE}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 UTF8_BOM = "\ufeff"
+CHUNK_BYTES = 64 * 1024
+
+
+class _Echo:
+    """A file-like object whose write() hands the line back to the csv writer's caller."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 def cell_safe(value: Any) -> Any:
@@ -29,15 +39,28 @@ def cell_safe(value: Any) -> Any:
     return value
 
 
-def csv_bytes(*, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
-    """UTF-8 CSV with a BOM (so Excel detects the encoding), RFC 4180 line endings."""
-    buffer = io.StringIO()
-    buffer.write(UTF8_BOM)
-    writer = csv.writer(buffer)
-    writer.writerow([cell_safe(name) for name in header])
+def csv_chunks(
+    *, header: Sequence[str], rows: Iterable[Sequence[Any]], chunk_bytes: int = CHUNK_BYTES
+) -> Iterator[bytes]:
+    """Encoded CSV, RFC 4180 line endings: the BOM and header first, then the rows in chunks
+    of about `chunk_bytes` (a streaming response never holds the whole file)."""
+    writer = csv.writer(_Echo())
+    yield (UTF8_BOM + writer.writerow([cell_safe(name) for name in header])).encode("utf-8")
+    chunk: list[bytes] = []
+    size = 0
     for row in rows:
-        writer.writerow([cell_safe(value) for value in row])
-    return buffer.getvalue().encode("utf-8")
+        line = writer.writerow([cell_safe(value) for value in row]).encode("utf-8", "replace")
+        chunk.append(line)
+        size += len(line)
+        if size >= chunk_bytes:
+            yield b"".join(chunk)
+            chunk, size = [], 0
+    if chunk:
+        yield b"".join(chunk)
+
+
+def csv_bytes(*, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return b"".join(csv_chunks(header=header, rows=rows))
 
 
 def _xlsx_cell(value: Any) -> Any:

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from referrals.api.schema import BRAND_ID_PARAM, COMMON_ERRORS, ErrorSerializer, error_responses
 from referrals.reporting.files import CONTENT_TYPES, export_response
+from referrals.reporting.window import today_utc
 from referrals.sitemap import selectors as sitemap
 from referrals.sitemap.serializers import (
     ExportQuerySerializer,
@@ -22,7 +23,6 @@ from referrals.sitemap.serializers import (
     SitemapPageDetailSerializer,
     SitemapPageListSerializer,
     WindowQuerySerializer,
-    today_utc,
 )
 from referrals.tenancy.permissions import HasQueryScope
 from referrals.tenancy.scoping import BrandScopedMixin, page_for_brand
@@ -59,9 +59,9 @@ class _SitemapView(BrandScopedMixin, APIView):
         query.is_valid(raise_exception=True)
         return query
 
-    def resolve_website(self, domain: str | None) -> str:
+    def resolve_site(self, domain: str | None) -> sitemap.Site:
         try:
-            return sitemap.sitemap_website_resolve(brand=self.get_brand(), domain=domain)
+            return sitemap.sitemap_site_resolve(brand=self.get_brand(), domain=domain)
         except sitemap.WebsiteNotFound as exc:
             raise NotFound(str(exc)) from None
 
@@ -80,13 +80,12 @@ class SitemapPageListView(_SitemapView):
         ),
     )
     def get(self, request, brand_id: str):
-        brand = self.get_brand()
+        self.get_brand()  # an unknown brand is a 404 before any parameter is a 400
         query = self.validated(PageListQuerySerializer)
-        website = self.resolve_website(query.validated_data.get("domain"))
+        site = self.resolve_site(query.validated_data.get("domain"))
         limit, offset = query.validated_data["limit"], query.validated_data["offset"]
         result = sitemap.sitemap_page_list(
-            brand=brand,
-            website=website,
+            site=site,
             filters=query.page_filters(),
             window=query.validated_data["window"],
             limit=limit,
@@ -96,7 +95,7 @@ class SitemapPageListView(_SitemapView):
             "total": result.total,
             "offset": offset,
             "limit": limit,
-            "domain": website,
+            "domain": site.website,
             "items": result.pages,
         }
         return Response(SitemapPageListSerializer(body).data)
@@ -201,11 +200,10 @@ class SitemapExportView(_SitemapView):
     def get(self, request, brand_id: str):
         brand = self.get_brand()
         query = self.validated(ExportQuerySerializer)
-        website = self.resolve_website(query.validated_data.get("domain"))
+        site = self.resolve_site(query.validated_data.get("domain"))
         try:
             rows = sitemap.sitemap_export_rows(
-                brand=brand,
-                website=website,
+                site=site,
                 filters=query.page_filters(),
                 window=query.validated_data["window"],
                 max_rows=EXPORT_MAX_ROWS,

@@ -1,38 +1,29 @@
 """Sitemap reads: a website's pages with their AI-referral totals, a page's series, export rows.
 
 Decisions where the spec is silent:
-- Reads follow the active connection: a row counts only if its connection is the ACTIVE one of
-  the page's (brand, website), its platform is set, and its date is inside the window.
+- Reads follow the active connection (referrals.reporting.rows says which rows count).
 - A brand's websites are those of its connections, active or disabled; the default domain is
   the first alphabetically. A website whose only connection is disabled lists its pages with
   zero totals.
 - `count_by_platform` holds platforms with at least one AI session (a page or bucket without
   sessions has `{}`), most sessions first, then by name.
 - `purchase_revenue` is rounded half-up to 2 places.
-- Weekly buckets are dated by their Monday; the first and last weeks may be partial (only
-  days inside the window count).
 - Strings compare by code point on both databases (url ordering, path prefix), and `search`
   folds ASCII letters only, as SQLite's LIKE does, so both databases return the same rows.
 - Pages are ordered with their id as the last tie-breaker, so pagination is stable.
 """
 
-from dataclasses import dataclass, field
-from datetime import date, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from datetime import date
 
-from django.db.models import F, Func, Q, QuerySet, Subquery, Sum
+from django.db.models import F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
-from referrals.models import (
-    Brand,
-    Connection,
-    ReferralRow,
-    SitemapPage,
-)
+from referrals.models import Brand, Connection, SitemapPage
+from referrals.reporting.rows import connection_active, rows_counted
+from referrals.reporting.totals import METRIC_SUMS, Totals
+from referrals.reporting.window import Window
 
-MAX_WINDOW_DAYS = 366
-MAX_DAILY_DAYS = 90
-DEFAULT_WINDOW_DAYS = 30
 ORDERING_DEPTH_URL = "depth,url"
 ORDERING_AI_REFERRALS = "-ai_referrals"
 ORDERINGS = (ORDERING_DEPTH_URL, ORDERING_AI_REFERRALS)
@@ -42,7 +33,6 @@ DOMAIN_NOT_FOUND = "This brand has no connection for domain '{domain}'."
 
 _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _ASCII_FOLD = str.maketrans(_ASCII_UPPER, _ASCII_UPPER.lower())
-_CENT = Decimal("0.01")
 
 
 class WebsiteNotFound(LookupError):
@@ -73,85 +63,11 @@ class CodePointOrder(Func):
 
 
 @dataclass(frozen=True)
-class Window:
-    """Inclusive date range of a read, with the bucket size of its series."""
-
-    start: date
-    end: date
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days + 1
-
-    @property
-    def granularity(self) -> str:
-        return "daily" if self.days <= MAX_DAILY_DAYS else "weekly"
-
-    @property
-    def _step(self) -> int:
-        return 1 if self.granularity == "daily" else 7
-
-    def bucket_of(self, day: date) -> date:
-        return day if self._step == 1 else day - timedelta(days=day.weekday())
-
-    def buckets(self) -> list[date]:
-        first = self.bucket_of(self.start)
-        count = (self.bucket_of(self.end) - first).days // self._step + 1
-        return [first + timedelta(days=i * self._step) for i in range(count)]
-
-    def first_bucket(self) -> tuple[date, date]:
-        """Days of the first bucket that lie inside the window."""
-        if self._step == 1:
-            return self.start, self.start
-        return self.start, min(self.end, self.bucket_of(self.start) + timedelta(days=6))
-
-    def last_bucket(self) -> tuple[date, date]:
-        return max(self.start, self.bucket_of(self.end)), self.end
-
-
-@dataclass(frozen=True)
 class PageFilters:
     max_depth: int | None = None
     path_prefix: str | None = None
     search: str | None = None
     ordering: str = ORDERING_DEPTH_URL
-
-
-@dataclass
-class Totals:
-    """AI-referral totals of a page (or a bucket); null metrics count as 0."""
-
-    pageviews: int = 0
-    sessions: int = 0
-    transactions: int = 0
-    revenue: Decimal = Decimal(0)
-    platform_sessions: dict[str, int] = field(default_factory=dict)
-
-    def add(
-        self,
-        *,
-        platform: str,
-        pageviews: int | None = 0,
-        sessions: int | None = 0,
-        transactions: int | None = 0,
-        revenue: Decimal | None = None,
-    ) -> None:
-        """Add one group of sums; SUM over only nulls is null, which counts as 0."""
-        sessions = int(sessions or 0)
-        self.pageviews += int(pageviews or 0)
-        self.sessions += sessions
-        self.transactions += int(transactions or 0)
-        self.revenue += revenue or 0
-        self.platform_sessions[platform] = self.platform_sessions.get(platform, 0) + sessions
-
-    @property
-    def purchase_revenue(self) -> float:
-        return float(self.revenue.quantize(_CENT, rounding=ROUND_HALF_UP))
-
-    @property
-    def count_by_platform(self) -> dict[str, int]:
-        counted = [(name, n) for name, n in self.platform_sessions.items() if n > 0]
-        return dict(sorted(counted, key=lambda item: (-item[1], item[0])))
 
 
 @dataclass(frozen=True)
@@ -182,48 +98,21 @@ class ExportRow:
         return round(change * 100 / self.first_bucket_sessions, 1)
 
 
-_SUMS = {
-    "sum_pageviews": Sum("pageviews"),
-    "sum_sessions": Sum("sessions"),
-    "sum_transactions": Sum("transactions"),
-    "sum_revenue": Sum("purchase_revenue"),
-}
+@dataclass(frozen=True)
+class Site:
+    """A website of a brand, and its active connection: the one whose rows its reads count."""
+
+    brand_id: int
+    website: str
+    connection: Connection | None
 
 
-def _active_connection_id(*, brand_id: int, website: str) -> Subquery:
-    return Subquery(
-        Connection.objects.filter(
-            brand_id=brand_id, website=website, status=Connection.STATUS_ACTIVE
-        ).values("pk")[:1]
-    )
+def _platform_totals(group: dict) -> Totals:
+    return Totals.of(group, platform=group["platform__name"])
 
 
-def _counted_rows(*, brand_id: int, website: str, window: Window) -> QuerySet:
-    """The one definition of the rows a read counts (see the module docstring).
-
-    By connection id and date only (the connection implies the brand), so that PostgreSQL
-    reads them from its (connection, date) covering index.
-    """
-    return ReferralRow.objects.filter(
-        connection_id=_active_connection_id(brand_id=brand_id, website=website),
-        platform__isnull=False,
-        date__gte=window.start,
-        date__lte=window.end,
-    ).order_by()
-
-
-def _add_group(totals: Totals, group: dict) -> None:
-    totals.add(
-        platform=group["platform__name"],
-        pageviews=group["sum_pageviews"],
-        sessions=group["sum_sessions"],
-        transactions=group["sum_transactions"],
-        revenue=group["sum_revenue"],
-    )
-
-
-def _filtered_pages(*, brand: Brand, website: str, filters: PageFilters) -> QuerySet:
-    pages = SitemapPage.objects.filter(brand=brand, website=website)
+def _filtered_pages(*, site: Site, filters: PageFilters) -> QuerySet:
+    pages = SitemapPage.objects.filter(brand_id=site.brand_id, website=site.website)
     if filters.max_depth is not None:
         pages = pages.filter(depth__lte=filters.max_depth)
     if filters.path_prefix:
@@ -243,8 +132,7 @@ def _filtered_pages(*, brand: Brand, website: str, filters: PageFilters) -> Quer
 def _ordered_pages(
     pages: QuerySet,
     *,
-    brand: Brand,
-    website: str,
+    site: Site,
     filters: PageFilters,
     window: Window,
     offset: int = 0,
@@ -258,7 +146,7 @@ def _ordered_pages(
     # strings by code point, as CodePointOrder does). A join of the pages with the rows, or a
     # subquery per page, took 1.4-2.5 s over a year of 2.5 million rows; this takes ~0.5 s.
     sessions = dict(
-        _counted_rows(brand_id=brand.pk, website=website, window=window)
+        rows_counted(connection=site.connection, window=window)
         .values("page_id")
         .annotate(total=Sum("sessions"))
         .values_list("page_id", "total")
@@ -272,62 +160,62 @@ def _ordered_pages(
     return [found[pk] for pk in ids if pk in found]
 
 
-def _attach_totals(
-    pages: list[SitemapPage], *, brand_id: int, website: str, window: Window
-) -> None:
+def _attach_totals(pages: list[SitemapPage], *, site: Site, window: Window) -> None:
     """One query for all the pages: sums grouped by page and platform."""
     totals = {page.pk: Totals() for page in pages}
     if totals:
         groups = (
-            _counted_rows(brand_id=brand_id, website=website, window=window)
+            rows_counted(connection=site.connection, window=window)
             .filter(page_id__in=list(totals))
             .values("page_id", "platform__name")
-            .annotate(**_SUMS)
+            .annotate(**METRIC_SUMS)
         )
         for group in groups:
-            _add_group(totals[group["page_id"]], group)
+            totals[group["page_id"]] += _platform_totals(group)
     for page in pages:
         page.ai_referrals = totals[page.pk]
 
 
-def sitemap_website_resolve(*, brand: Brand, domain: str | None) -> str:
-    """The website to read: `domain` (canonical) if the brand has a connection for it, or the
-    brand's first website alphabetically (by code point)."""
+def sitemap_site_resolve(*, brand: Brand, domain: str | None) -> Site:
+    """The website to read with its active connection, in one query: `domain` (canonical) if
+    the brand has a connection for it, or the brand's first website alphabetically (by code
+    point)."""
     connections = Connection.objects.filter(brand=brand)
     if domain is not None:
-        if not connections.filter(website=domain).exists():
-            raise WebsiteNotFound(DOMAIN_NOT_FOUND.format(domain=domain))
-        return domain
-    websites = set(connections.values_list("website", flat=True))
-    if not websites:
-        raise WebsiteNotFound(BRAND_HAS_NO_WEBSITE)
-    return min(websites)
+        connections = connections.filter(website=domain)
+    found = list(connections.only("pk", "brand_id", "website", "status"))
+    if not found:
+        message = BRAND_HAS_NO_WEBSITE if domain is None else DOMAIN_NOT_FOUND
+        raise WebsiteNotFound(message.format(domain=domain))
+    website = min(connection.website for connection in found)
+    active = next((c for c in found if c.website == website and c.is_active), None)
+    return Site(brand_id=brand.pk, website=website, connection=active)
+
+
+def sitemap_page_site(*, page: SitemapPage) -> Site:
+    """The site a page belongs to, with its active connection."""
+    connection = connection_active(brand_id=page.brand_id, website=page.website)
+    return Site(brand_id=page.brand_id, website=page.website, connection=connection)
 
 
 def sitemap_page_list(
-    *, brand: Brand, website: str, filters: PageFilters, window: Window, limit: int, offset: int
+    *, site: Site, filters: PageFilters, window: Window, limit: int, offset: int
 ) -> PageList:
     """Three queries: the count, the page of pages, and their totals (two more, the sessions
     per page and the pages' urls, to order by AI referrals)."""
-    pages = _filtered_pages(brand=brand, website=website, filters=filters)
+    pages = _filtered_pages(site=site, filters=filters)
     total = pages.count()
     items: list[SitemapPage] = []
     if offset < total:
         items = _ordered_pages(
-            pages,
-            brand=brand,
-            website=website,
-            filters=filters,
-            window=window,
-            offset=offset,
-            limit=limit,
+            pages, site=site, filters=filters, window=window, offset=offset, limit=limit
         )
-        _attach_totals(items, brand_id=brand.pk, website=website, window=window)
+        _attach_totals(items, site=site, window=window)
     return PageList(total=total, pages=items)
 
 
 def sitemap_page_totals(*, page: SitemapPage, window: Window) -> Totals:
-    _attach_totals([page], brand_id=page.brand_id, website=page.website, window=window)
+    _attach_totals([page], site=sitemap_page_site(page=page), window=window)
     return page.ai_referrals
 
 
@@ -335,36 +223,38 @@ def sitemap_page_series(*, page: SitemapPage, window: Window) -> list[Bucket]:
     """AI sessions per platform in every bucket of the window, zero-filled (one query)."""
     per_bucket = {bucket: Totals() for bucket in window.buckets()}
     groups = (
-        _counted_rows(brand_id=page.brand_id, website=page.website, window=window)
+        rows_counted(connection=sitemap_page_site(page=page).connection, window=window)
         .filter(page=page)
         .values("date", "platform__name")
         .annotate(sum_sessions=Sum("sessions"))
     )
     for group in groups:
-        per_bucket[window.bucket_of(group["date"])].add(
-            platform=group["platform__name"], sessions=group["sum_sessions"]
+        sessions = int(group["sum_sessions"] or 0)
+        bucket = window.bucket_of(group["date"])
+        per_bucket[bucket] += Totals(
+            sessions=sessions, platform_sessions={group["platform__name"]: sessions}
         )
     return [Bucket(day, totals.count_by_platform) for day, totals in per_bucket.items()]
 
 
 def sitemap_export_rows(
-    *, brand: Brand, website: str, filters: PageFilters, window: Window, max_rows: int
+    *, site: Site, filters: PageFilters, window: Window, max_rows: int
 ) -> list[ExportRow]:
     """Every filtered page with its totals; TooManyRows beyond max_rows. Three queries."""
-    pages = _filtered_pages(brand=brand, website=website, filters=filters)
+    pages = _filtered_pages(site=site, filters=filters)
     if pages.count() > max_rows:
         raise TooManyRows(max_rows)
-    ordered = _ordered_pages(pages, brand=brand, website=website, filters=filters, window=window)
+    ordered = _ordered_pages(pages, site=site, filters=filters, window=window)
     rows = {page.pk: ExportRow(page=page, totals=Totals()) for page in ordered}
     if not rows:
         return []
     first, last = window.first_bucket(), window.last_bucket()
     groups = (
-        _counted_rows(brand_id=brand.pk, website=website, window=window)
+        rows_counted(connection=site.connection, window=window)
         .filter(page__in=pages.order_by().values("pk"))
         .values("page_id", "platform__name")
         .annotate(
-            **_SUMS,
+            **METRIC_SUMS,
             first_sessions=Sum("sessions", filter=Q(date__range=first)),
             last_sessions=Sum("sessions", filter=Q(date__range=last)),
         )
@@ -373,7 +263,7 @@ def sitemap_export_rows(
         row = rows.get(group["page_id"])
         if row is None:  # a page created between the two queries
             continue
-        _add_group(row.totals, group)
+        row.totals += _platform_totals(group)
         row.first_bucket_sessions += int(group["first_sessions"] or 0)
         row.last_bucket_sessions += int(group["last_sessions"] or 0)
     return list(rows.values())

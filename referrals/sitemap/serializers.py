@@ -4,59 +4,49 @@ Blank parameters count as absent; unknown ones are ignored. With only `start_dat
 ends today (UTC); with only `end_date`, it is the 30 days ending then. `format` defaults to csv.
 """
 
-from datetime import date, timedelta
-
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
-from referrals.sitemap.selectors import (
-    DEFAULT_WINDOW_DAYS,
-    MAX_WINDOW_DAYS,
-    ORDERING_DEPTH_URL,
-    ORDERINGS,
-    PageFilters,
-    Window,
-)
+from referrals.reporting.window import WindowError, day_parse, today_utc, window_resolve
+from referrals.sitemap.selectors import ORDERING_DEPTH_URL, ORDERINGS, PageFilters
 
-DATE_FORMATS = ["%Y-%m-%d"]
 MAX_OFFSET = 2**31 - 1
 MAX_DEPTH = 32767  # SitemapPage.depth is a PositiveSmallIntegerField
-END_BEFORE_START = "end_date (default: today, UTC) must not be before start_date."
-WINDOW_TOO_LONG = "start_date to end_date spans {days} days; at most 366 are allowed."
 PATH_PREFIX_NOT_ABSOLUTE = "path_prefix must start with '/'."
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
-def today_utc() -> date:
-    return timezone.now().date()
+class DayField(serializers.DateField):
+    """A `YYYY-MM-DD` day, parsed as every read parses it (referrals.reporting.window)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", input_formats=["%Y-%m-%d"], **kwargs)
+
+    def to_internal_value(self, value):
+        day = day_parse(value) if isinstance(value, str) else None
+        if day is None:
+            self.fail("invalid", format="YYYY-MM-DD")
+        return day
 
 
 class WindowQuerySerializer(serializers.Serializer):
-    start_date = serializers.DateField(
+    start_date = DayField(
         required=False,
-        input_formats=DATE_FORMATS,
         help_text="First day, inclusive (YYYY-MM-DD). Default: 29 days before end_date.",
     )
-    end_date = serializers.DateField(
+    end_date = DayField(
         required=False,
-        input_formats=DATE_FORMATS,
         help_text="Last day, inclusive (YYYY-MM-DD). Default: today (UTC). At most 366 days.",
     )
 
     def validate(self, attrs):
-        end = attrs.get("end_date") or today_utc()
-        # The 30 days ending on end_date; date.min bounds the arithmetic.
-        default_span = min(DEFAULT_WINDOW_DAYS - 1, end.toordinal() - 1)
-        start = attrs.get("start_date") or end - timedelta(days=default_span)
-        if end < start:
-            raise serializers.ValidationError({"end_date": END_BEFORE_START})
-        window = Window(start=start, end=end)
-        if window.days > MAX_WINDOW_DAYS:
-            message = WINDOW_TOO_LONG.format(days=window.days)
-            raise serializers.ValidationError({"end_date": message})
-        attrs["window"] = window
+        try:
+            attrs["window"] = window_resolve(
+                start=attrs.get("start_date"), end=attrs.get("end_date"), default_end=today_utc()
+            )
+        except WindowError as exc:
+            raise serializers.ValidationError({exc.field: str(exc)}) from None
         return attrs
 
 

@@ -10,18 +10,21 @@ PAGE_NOT_FOUND = "Page not found."
 MAX_BIGINT = 2**63 - 1
 
 
-def _is_bigint_id(value: str) -> bool:
-    """A positive bigint in ASCII digits; the length check keeps int() off huge strings."""
-    return value.isascii() and value.isdigit() and len(value) <= 19 and 0 < int(value) <= MAX_BIGINT
+def id_parse(value: str) -> int | None:
+    """A positive bigint id written in ASCII digits, or None: such an id cannot exist, so
+    callers answer 404 without a query. The length check keeps int() off huge strings."""
+    if not (value.isascii() and value.isdigit() and len(value) <= 19):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_BIGINT else None
 
 
 def brand_for_request(request, brand_id: str) -> Brand:
     """The brand if it belongs to the token's organization; the same 404 body otherwise."""
-    if not _is_bigint_id(brand_id):
+    pk = id_parse(brand_id)
+    if pk is None:
         raise NotFound(BRAND_NOT_FOUND)
-    brand = Brand.objects.filter(
-        pk=int(brand_id), organization_id=request.auth.organization_id
-    ).first()
+    brand = Brand.objects.filter(pk=pk, organization_id=request.auth.organization_id).first()
     if brand is None:
         raise NotFound(BRAND_NOT_FOUND)
     return brand
@@ -41,11 +44,8 @@ def connection_for_brand(brand: Brand, connection_id: str) -> Connection:
 
 def page_for_brand(brand: Brand, page_id: str) -> SitemapPage:
     """A sitemap page of the brand; ids that cannot exist (not a positive bigint) skip the query."""
-    page = (
-        SitemapPage.objects.filter(brand=brand, pk=int(page_id)).first()
-        if _is_bigint_id(page_id)
-        else None
-    )
+    pk = id_parse(page_id)
+    page = SitemapPage.objects.filter(brand=brand, pk=pk).first() if pk is not None else None
     if page is None:
         raise NotFound(PAGE_NOT_FOUND)
     return page

@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from referrals.models import (
     Brand,
@@ -25,6 +29,7 @@ from referrals.models import (
     Organization,
     PushLog,
 )
+from referrals.reporting.window import DEFAULT_WINDOW_DAYS
 from tests.factories import seed_demo_traffic
 
 CHROMIUM = "/usr/bin/chromium"
@@ -47,9 +52,6 @@ def browser():
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
     if missing:
         pytest.fail(MISSING_BROWSER.format(missing=", ".join(missing)), pytrace=False)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     profile = tempfile.mkdtemp(prefix="dashboard-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
@@ -132,8 +134,6 @@ def demo(db):
 
 def wait_for_url(driver, condition, timeout: float = 15) -> None:
     """A click that submits a form or follows a link returns before the next page loads."""
-    from selenium.webdriver.support.ui import WebDriverWait
-
     WebDriverWait(driver, timeout).until(lambda d: condition(d.current_url))
     WebDriverWait(driver, timeout).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
@@ -154,8 +154,6 @@ def full_page_screenshot(driver, path: Path, *, width: int, mobile: bool = False
 
 
 def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir):
-    from selenium.webdriver.common.by import By
-
     browser.get(f"{live_server.url}/dashboard/")
     assert "/accounts/login/" in browser.current_url
     browser.find_element(By.NAME, "username").send_keys("analyst")
@@ -163,8 +161,8 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
     browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
     wait_for_url(browser, lambda url: url.endswith("/dashboard/"))
 
-    # The default view: the 28 days ending at the latest data.
-    start = (END - timedelta(days=27)).isoformat()
+    # The default view: the 30 days ending at the latest data.
+    start = (END - timedelta(days=DEFAULT_WINDOW_DAYS - 1)).isoformat()
     assert browser.find_element(By.NAME, "start_date").get_attribute("value") == start
     assert browser.find_element(By.NAME, "end_date").get_attribute("value") == END.isoformat()
     assert "Acme Outdoor" in browser.find_element(By.TAG_NAME, "h1").text
@@ -173,7 +171,8 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
     assert len(kpis) == 6 and "AI sessions" in kpis[0].text
     svg = browser.find_element(By.CSS_SELECTOR, "svg.chart")
     assert svg.size["width"] > 600 and svg.size["height"] > 150
-    assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart g.chart-day")) == 28
+    days = browser.find_elements(By.CSS_SELECTOR, "svg.chart g.chart-day")
+    assert len(days) == DEFAULT_WINDOW_DAYS
     assert len(browser.find_elements(By.CSS_SELECTOR, "svg.chart g.chart-bars rect")) > 100
     platforms = browser.find_elements(By.CSS_SELECTOR, "#platform-table tbody tr")
     assert platforms[0].find_element(By.TAG_NAME, "th").text == "ChatGPT"

@@ -8,11 +8,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.staticfiles import finders
 from django.http import StreamingHttpResponse
+from django.test import Client
 from django.utils import timezone
 
-from referrals.dashboard import state as dashboard_params
+from referrals.dashboard import state as dashboard_state
 from referrals.models import (
     AIPlatform,
+    Brand,
     Connection,
     DroppedReferrer,
     PushLog,
@@ -116,8 +118,6 @@ def test_logout_is_a_post_form_with_csrf_and_returns_to_login(member_client, bra
 
 def test_the_login_and_logout_forms_refuse_a_post_without_the_csrf_token(member, brand):
     """The dashboard's forms (login, logout) are CSRF-protected: a forged post is a 403."""
-    from django.test import Client
-
     browser = Client(enforce_csrf_checks=True)
     forged = browser.post("/accounts/login/", {"username": "ana", "password": "pw-ana-123"})
     assert forged.status_code == 403
@@ -159,7 +159,7 @@ def test_staff_see_every_brand(staff_client, brand, other_brand):
 # Defaults and query-string state ------------------------------------------------------------
 
 
-def test_defaults_first_brand_first_active_website_and_28_days_ending_at_latest_data(
+def test_defaults_first_brand_first_active_website_and_30_days_ending_at_latest_data(
     member_client, brand, seeded
 ):
     Connection.objects.create(brand=brand, website="zeta.example", provider="adobe_analytics")
@@ -172,19 +172,17 @@ def test_defaults_first_brand_first_active_website_and_28_days_ending_at_latest_
     state = response.context["state"]
     assert state.brand_id == brand.pk
     assert state.website == "example.com"
-    assert (state.start, state.end) == (date(2026, 5, 1), date(2026, 5, 28))
+    assert (state.start, state.end) == (date(2026, 4, 29), date(2026, 5, 28))
     assert response.context["r"].websites == ["aaa.example", "example.com", "zeta.example"]
 
 
 def test_default_window_ends_today_without_data(member_client, connection):
     state = get(member_client).context["state"]
     today = timezone.localdate()
-    assert (state.start, state.end) == (today - timedelta(days=27), today)
+    assert (state.start, state.end) == (today - timedelta(days=29), today)
 
 
 def test_the_first_brand_by_name_is_the_default(member_client, organization, brand):
-    from referrals.models import Brand
-
     first = Brand.objects.create(organization=organization, name="Aardvark")
     assert get(member_client).context["r"].brand == first
 
@@ -215,11 +213,12 @@ def test_state_comes_from_the_query_string_and_goes_back_into_links(member_clien
     assert response.context["r"].messages == []
 
 
-def test_one_date_gives_a_28_day_window(member_client, seeded):
+def test_one_date_follows_the_read_api_rules(member_client, seeded):
+    # Only a start: up to the default end (the latest day with data); only an end: 30 days.
     state = get(member_client, start_date="2026-03-01").context["state"]
-    assert (state.start, state.end) == (date(2026, 3, 1), date(2026, 3, 28))
+    assert (state.start, state.end) == (date(2026, 3, 1), date(2026, 5, 28))
     state = get(member_client, end_date="2026-03-28").context["state"]
-    assert (state.start, state.end) == (date(2026, 3, 1), date(2026, 3, 28))
+    assert (state.start, state.end) == (date(2026, 2, 27), date(2026, 3, 28))
 
 
 # Invalid parameters never 500 ---------------------------------------------------------------
@@ -251,21 +250,21 @@ def test_invalid_parameters_show_a_message_and_the_defaults(member_client, seede
     state = response.context["state"]
     assert state.website == "example.com"
     if "date" in next(iter(params)):
-        assert (state.start, state.end) == (date(2026, 5, 1), date(2026, 5, 28))
+        assert (state.start, state.end) == (date(2026, 4, 29), date(2026, 5, 28))
 
 
 def test_a_website_for_a_brand_without_connections(member_client, brand):
     response = get(member_client, website="example.com")
     assert response.status_code == 200
     assert response.context["r"].messages == [
-        dashboard_params.NO_WEBSITE.format(value="example.com")
+        dashboard_state.NO_WEBSITE.format(value="example.com")
     ]
 
 
 def test_a_window_over_366_days_is_cut_to_366(member_client, seeded):
     response = get(member_client, start_date="2024-01-01", end_date="2026-05-28")
     state = response.context["state"]
-    assert state.days == dashboard_params.MAX_WINDOW_DAYS
+    assert state.days == dashboard_state.MAX_WINDOW_DAYS
     assert state.end == date(2026, 5, 28)
     assert "at most 366 days" in response.context["r"].messages[0]
     assert len(response.context["chart"].columns) == 366
@@ -428,8 +427,6 @@ def test_a_website_with_only_a_disabled_connection_says_so(member_client, brand,
 
 
 def test_brands_are_separate(member_client, organization, brand, seeded):
-    from referrals.models import Brand
-
     sister = Brand.objects.create(organization=organization, name="Zed Brand")
     other = Connection.objects.create(
         brand=sister, website="example.com", provider="adobe_analytics"
@@ -514,7 +511,7 @@ def test_no_data_in_the_window(member_client, seeded):
     response = get(member_client, start_date="2025-01-01", end_date="2025-01-28")
     html = body(response)
     assert response.context["has_data"] is False
-    assert "No AI referrals between" in html and "Show its latest 28 days" in html
+    assert "No AI referrals between" in html and "Show its latest 30 days" in html
     assert "Connection health" in html
 
 

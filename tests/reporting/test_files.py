@@ -9,6 +9,7 @@ import pytest
 from referrals.reporting.files import (
     cell_safe,
     csv_bytes,
+    csv_chunks,
     export_response,
     xlsx_bytes,
 )
@@ -57,3 +58,11 @@ def test_export_response():
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     with pytest.raises(ValueError):
         export_response(file_format="pdf", filename="x", header=[], rows=[])
+
+
+def test_csv_chunks_stream_the_same_bytes_as_csv_bytes():
+    rows = [[i, f"/page/{i}", "=cmd" if i % 2 else "ok"] for i in range(3000)]
+    chunks = list(csv_chunks(header=["id", "url", "note"], rows=rows, chunk_bytes=4096))
+    assert len(chunks) > 3
+    assert b"".join(chunks) == csv_bytes(header=["id", "url", "note"], rows=rows)
+    assert b"'=cmd" in chunks[1] and chunks[0].startswith(b"\xef\xbb\xbfid,url,note")

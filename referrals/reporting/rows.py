@@ -1,0 +1,36 @@
+"""Which rows a read counts: those of the website's active connection, with a platform, in the
+window. Rows kept on a disabled connection and rows the allow-list no longer matches never count.
+"""
+
+from django.db.models import QuerySet
+
+from referrals.models import Connection, DailyPlatformTotal, ReferralRow
+from referrals.reporting.window import Window
+
+
+def connection_active(*, brand_id: int, website: str) -> Connection | None:
+    """The connection whose rows the reads of a website count, if any."""
+    return Connection.objects.filter(
+        brand_id=brand_id, website=website, status=Connection.STATUS_ACTIVE
+    ).first()
+
+
+def rows_counted(*, connection: Connection | None, window: Window) -> QuerySet:
+    """The counted ReferralRows of a window (none without an active connection).
+
+    By connection id and date only (the connection implies the brand), so that PostgreSQL
+    reads them from its (connection, date) covering index.
+    """
+    if connection is None:
+        return ReferralRow.objects.none()
+    return ReferralRow.objects.filter(
+        connection_id=connection.pk,
+        platform__isnull=False,
+        date__gte=window.start,
+        date__lte=window.end,
+    ).order_by()
+
+
+def daily_counted(*, connection: Connection) -> QuerySet:
+    """The daily rollup of the counted rows (DailyPlatformTotal holds counted rows only)."""
+    return DailyPlatformTotal.objects.filter(connection_id=connection.pk)
