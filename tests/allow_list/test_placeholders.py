@@ -53,3 +53,25 @@ def test_placeholder_aliases_added_in_the_admin_leave_placeholder_traffic_reject
     assert list(ReferralRow.objects.values_list("raw_referrer_value", flat=True)) == ["chatgpt"]
     dropped = DroppedReferrer.objects.filter(connection=connection)
     assert sorted(dropped.values_list("raw_referrer_value", flat=True)) == sorted(placeholders)
+
+
+@pytest.mark.parametrize(
+    ("alias", "raw", "slug"),
+    [
+        ("direct", "https://example.com/landing?utm_source=direct", None),
+        ("(direct)", "https://example.com/?utm_source=(direct)", None),
+        ("(none)", "https://example.com/?utm_source=%28none%29&utm_medium=x", None),
+        ("(not set)", "//example.com/?utm_source=(not set)", None),
+        ("direct", "https://example.com/?utm_source=chatgpt", "chatgpt"),  # an alias still is
+        ("direct", "https://chatgpt.com/?utm_source=direct", "chatgpt"),  # the host decides
+    ],
+)
+def test_an_alias_never_turns_a_placeholder_utm_source_into_a_platform(alias, raw, slug):
+    matcher = ReferrerMatcher(
+        [
+            ("chatgpt", "host", "chatgpt.com"),
+            ("chatgpt", "alias", "chatgpt"),
+            ("chatgpt", "alias", alias),
+        ]
+    )
+    assert matcher.match(raw) == slug
