@@ -103,6 +103,8 @@ class ReferrerMatcher:
             name, _, token = pair.partition("=")
             if name.strip() == "utm_source":
                 token = token.strip()
+                if token in PLACEHOLDERS:  # `utm_source=(direct)` says no more than `(direct)`
+                    return None
                 key = self._aliases.get(token)
                 if key is not None or not token:
                     return key

@@ -10,9 +10,10 @@ from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from referrals.connections.services import connection_disable
+from referrals.ingest import upsert
 from referrals.ingest.api import read_body
-from referrals.ingest.pipeline import PushError
-from referrals.models import Connection, ReferralRow
+from referrals.ingest.pipeline import CONNECTION_DISABLED, PushError
+from referrals.models import Connection, DroppedReferrer, PushLog, ReferralRow, SitemapPage
 from referrals.tenancy.services import api_key_create
 from tests.factories import event, push
 
@@ -129,6 +130,32 @@ def test_a_disable_holding_the_connection_makes_a_waiting_push_410(organization,
     pusher.join(10)
     assert result["push"].status_code == 410
     assert not ReferralRow.objects.exists()
+
+
+def test_a_disable_landing_after_the_views_check_makes_the_push_410_on_any_database(
+    api_client, connection, monkeypatch
+):
+    """The view saw an active connection; a DELETE disables it before the push's transaction
+    starts. The transaction's own re-check must refuse the batch (the PostgreSQL test above
+    races two threads for the lock; this runs the same interleaving in one thread)."""
+    real_with_retries = upsert.with_retries
+
+    def disable_first(write):
+        connection_disable(connection=connection)
+        return real_with_retries(write)
+
+    monkeypatch.setattr(upsert, "with_retries", disable_first)
+    response = push(api_client, connection, [event(), event(raw_referrer_value="google.com")])
+
+    assert response.status_code == 410, response.content
+    assert response.json() == {"detail": CONNECTION_DISABLED.format(id=connection.pk)}
+    connection.refresh_from_db()
+    assert connection.status == Connection.STATUS_DISABLED
+    assert not ReferralRow.objects.exists()
+    assert not SitemapPage.objects.exists()
+    assert not DroppedReferrer.objects.exists()
+    assert not PushLog.objects.exists()
+    assert connection.last_pushed_at is None
 
 
 @pytest.mark.postgres  # the COPY path
