@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from referrals.sitemap.selectors import Window
+from referrals.reporting.window import Window
 from tests.factories import row, sitemap_page
 
 MON, WED, SUN = date(2026, 1, 5), date(2026, 1, 7), date(2026, 1, 11)
