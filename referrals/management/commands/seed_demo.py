@@ -4,6 +4,7 @@ import shlex
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 
 from referrals.connections.services import connection_register
 from referrals.models import Brand, Connection, Organization
@@ -44,7 +45,10 @@ class Command(BaseCommand):
             organization=organization, name="demo", scopes=["configure", "query"]
         ).token
         base = base_url.rstrip("/")
-        connections = f"{base}/v1/{brand.pk}/ai-referrals/connections"
+        connections = base + reverse("connections", kwargs={"brand_id": brand.pk})
+        events = base + reverse(
+            "push-events", kwargs={"brand_id": brand.pk, "connection_id": connection.pk}
+        )
         auth = shlex.quote(f"Authorization: Bearer {token}")
         register_body = shlex.quote(
             '{"website": "https://www.shop.example.com/", "provider": "adobe_analytics"}'
@@ -61,7 +65,7 @@ class Command(BaseCommand):
             f"  curl -sS -X POST {connections} -H {auth} \\\n"
             f"    -H 'Content-Type: application/json' -d {register_body}\n\n"
             "Push two rows:\n"
-            f"  curl -sS -X POST {connections}/{connection.pk}/events \\\n"
+            f"  curl -sS -X POST {events} \\\n"
             f"    -H {auth} -H 'Content-Type: application/x-ndjson' \\\n"
             "    --data-binary $'"
             '{"date":"2026-05-20","raw_referrer_value":"chatgpt.com",'
