@@ -31,9 +31,11 @@ VENDORS = ("postgresql", "sqlite")
 
 TRIGGER_MISSING = "trigger {trigger} is missing on table {table}"
 TRIGGER_NOT_FIRING = "trigger {trigger} on table {table} is disabled or calls another function"
-TRIGGER_DIFFERS = "trigger {trigger} differs from the SQL the current models generate"
+TRIGGER_DIFFERS = "trigger {trigger} differs from the SQL the models generate"
 FUNCTION_DIFFERS = "function {function}() is missing or differs from the SQL the models generate"
-REPAIRED = "Rollup triggers were missing: reinstalled them and recomputed {totals} daily totals."
+REPAIRED_AFTER_MIGRATE = (
+    "Rollup triggers were missing: reinstalled them and recomputed {totals} daily totals."
+)
 
 
 def trigger_name(operation: str) -> str:
@@ -357,4 +359,4 @@ def rollup_after_migrate(
         return
     written = rollup_repair(db=db, rows=rows, totals=totals)
     if verbosity >= 1 and stdout is not None:
-        stdout.write(REPAIRED.format(totals=written))
+        stdout.write(REPAIRED_AFTER_MIGRATE.format(totals=written))
