@@ -268,7 +268,7 @@ class DailyPlatformTotal(models.Model):
 
     Equal at all times to a GROUP BY of ReferralRow where the platform is set (a NULL metric
     counts as 0): triggers on the rows keep it in the writing transaction, whatever writes
-    them (a push, renormalize_referrers, a deletion, the ORM); migration 0005 holds them.
+    them (a push, renormalize_referrers, a deletion, the ORM); referrals/db/rollup.py holds them.
     KPIs and the daily chart read ~15 rows a day here instead of thousands of rows.
     """
 

@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 .venv/bin/python manage.py migrate --noinput -v0
+# Database checks (the daily rollup's triggers) need the migrated schema: after migrate.
+.venv/bin/python manage.py check --database default
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python manage.py seed_demo --base-url "http://127.0.0.1:${PORT:-8000}"
 echo "==> serving on http://127.0.0.1:${PORT:-8000}/  (Ctrl-C stops)"

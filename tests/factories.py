@@ -7,11 +7,15 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from django.db.models import Count, Model, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from referrals.models import (
     AIPlatform,
+    AIPlatformEntry,
     Connection,
+    DailyPlatformTotal,
     ReferralRow,
     SitemapPage,
     page_key,
@@ -97,6 +101,13 @@ FIELD_CASES = [
 
 
 # --- stored rows ---
+
+
+def ai_platform_ensure(slug: str, name: str, host: str) -> AIPlatform:
+    """A seeded platform and its host entry, back after a transactional test's flush."""
+    platform, _ = AIPlatform.objects.get_or_create(slug=slug, defaults={"name": name})
+    AIPlatformEntry.objects.get_or_create(value=host, defaults={"platform": platform})
+    return platform
 
 
 def sitemap_page(brand, website: str, raw: str) -> SitemapPage:
@@ -249,3 +260,41 @@ def seed_demo_traffic(connection: Connection, *, end: date, days: int = 56) -> i
                 )
     ReferralRow.objects.bulk_create(rows, batch_size=2000)
     return len(rows)
+
+
+# --- the daily rollup ---
+
+
+def rollup_from_rows(connection: Connection, rows: type[Model] = ReferralRow) -> dict:
+    """What the rollup must hold: the rows grouped by (day, platform), NULL metrics as 0.
+
+    `rows` may be a historical model (a migration's state), whose columns differ.
+    """
+    groups = (
+        rows.objects.filter(connection_id=connection.pk, platform__isnull=False)
+        .values("date", "platform_id")
+        .annotate(
+            n=Count("id"),
+            pv=Coalesce(Sum("pageviews"), 0),
+            s=Coalesce(Sum("sessions"), 0),
+            t=Coalesce(Sum("transactions"), 0),
+            r=Sum("purchase_revenue"),
+        )
+    )
+    return {
+        (g["date"], g["platform_id"]): (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
+        for g in groups
+    }
+
+
+def rollup_stored(connection: Connection) -> dict:
+    return {
+        (d.date, d.platform_id): (
+            d.row_count,
+            d.pageviews,
+            d.sessions,
+            d.transactions,
+            d.purchase_revenue,
+        )
+        for d in DailyPlatformTotal.objects.filter(connection=connection)
+    }

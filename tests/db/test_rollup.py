@@ -1,23 +1,22 @@
 """The daily rollup (kept by triggers on the rows) equals a GROUP BY of the counted rows."""
 
 import random
-from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Count, Sum
-from django.db.models.functions import Coalesce
+from django.db import connection as db
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from referrals.connections.services import connection_register
+from referrals.db.rollup import rollup_fill
 from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
     DailyPlatformTotal,
     ReferralRow,
 )
-from tests.factories import event, push
+from tests.factories import event, push, rollup_from_rows, rollup_stored
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_push_rate_limit")]
 
@@ -31,38 +30,6 @@ REFERRERS = [
     "chat.example",  # its allow-list entry moves between platforms in the property test
     "google.com",  # never matches: rejected, never stored
 ]
-
-
-def from_rows(connection) -> dict:
-    """What the rollup must hold: the rows grouped by (day, platform), NULL metrics as 0."""
-    groups = (
-        ReferralRow.objects.filter(connection=connection, platform__isnull=False)
-        .values("date", "platform_id")
-        .annotate(
-            n=Count("id"),
-            pv=Coalesce(Sum("pageviews"), 0),
-            s=Coalesce(Sum("sessions"), 0),
-            t=Coalesce(Sum("transactions"), 0),
-            r=Sum("purchase_revenue"),
-        )
-    )
-    return {
-        (g["date"], g["platform_id"]): (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
-        for g in groups
-    }
-
-
-def stored(connection) -> dict:
-    return {
-        (d.date, d.platform_id): (
-            d.row_count,
-            d.pageviews,
-            d.sessions,
-            d.transactions,
-            d.purchase_revenue,
-        )
-        for d in DailyPlatformTotal.objects.filter(connection=connection)
-    }
 
 
 def random_batch(rng: random.Random, size: int) -> list[dict]:
@@ -110,23 +77,23 @@ def test_rollup_equals_the_rows_after_any_sequence_of_pushes(api_client, connect
         batch = random_batch(rng, rng.randint(1, 40))
         response = push(api_client, connection, batch, query=query)
         assert response.status_code == 200, response.content
-        assert stored(connection) == from_rows(connection)
+        assert rollup_stored(connection) == rollup_from_rows(connection)
 
 
 def test_a_moved_referrer_leaves_its_old_platform_group(api_client, connection):
     """A stored row re-matched to another platform: the old (day, platform) group goes away."""
     push(api_client, connection, [event(raw_referrer_value="chat.example", sessions=5)])
-    assert stored(connection) == {}  # not on the allow-list: rejected
+    assert rollup_stored(connection) == {}  # not on the allow-list: rejected
     claude = AIPlatform.objects.get(slug="claude")
     AIPlatformEntry.objects.create(platform=claude, value="chat.example")
     push(api_client, connection, [event(raw_referrer_value="chat.example", sessions=5)])
-    assert {platform for _, platform in stored(connection)} == {claude.pk}
+    assert {platform for _, platform in rollup_stored(connection)} == {claude.pk}
     entry = AIPlatformEntry.objects.get(value="chat.example")
     entry.platform = AIPlatform.objects.get(slug="chatgpt")
     entry.save()
     push(api_client, connection, [event(raw_referrer_value="chat.example", sessions=6)])
-    assert stored(connection) == from_rows(connection)
-    assert {platform for _, platform in stored(connection)} == {entry.platform_id}
+    assert rollup_stored(connection) == rollup_from_rows(connection)
+    assert {platform for _, platform in rollup_stored(connection)} == {entry.platform_id}
 
 
 def test_a_retried_batch_writes_nothing_to_the_rollup(api_client, connection):
@@ -142,42 +109,31 @@ def test_renormalize_moves_the_rollup_with_the_rows(api_client, connection):
     push(api_client, connection, random_batch(random.Random(3), 40))
     AIPlatform.objects.filter(slug="claude").update(active=False)
     call_command("renormalize_referrers", stdout=None)
-    assert stored(connection) == from_rows(connection)
+    assert rollup_stored(connection) == rollup_from_rows(connection)
     claude = AIPlatform.objects.get(slug="claude")
-    assert all(platform != claude.pk for _, platform in stored(connection))
+    assert all(platform != claude.pk for _, platform in rollup_stored(connection))
 
 
 def test_deleting_rows_or_their_connection_keeps_the_rollup_right(api_client, connection, brand):
     other = connection_register(brand=brand, website="other.example", provider="adobe_analytics")
     push(api_client, connection, random_batch(random.Random(1), 30))
     push(api_client, other, random_batch(random.Random(2), 30))
-    theirs = stored(other)
+    theirs = rollup_stored(other)
     ReferralRow.objects.filter(connection=connection, raw_page_value="/p/1").delete()
-    assert stored(connection) == from_rows(connection)
+    assert rollup_stored(connection) == rollup_from_rows(connection)
     ReferralRow.objects.filter(connection=connection).update(sessions=3)
-    assert stored(connection) == from_rows(connection)
+    assert rollup_stored(connection) == rollup_from_rows(connection)
     ReferralRow.objects.filter(connection=connection).delete()
-    assert stored(connection) == {}
+    assert rollup_stored(connection) == {}
     other.delete()  # the rows and the rollup of a deleted connection go, in either order
     assert not DailyPlatformTotal.objects.exists()
     assert theirs
 
 
-def test_the_migration_fills_the_rollup_from_existing_rows(connection, api_client):
-    """Migration 0005 groups the rows stored before it; its statement, run again, agrees."""
-    import importlib
-
-    from django.db import connection as db
-
-    migration = importlib.import_module("referrals.migrations.0005_daily_platform_totals")
+def test_the_fill_groups_the_rows_as_the_triggers_do(connection, api_client):
+    """The fill migration 0005 runs groups the rows stored before it; run again, it agrees."""
     push(api_client, connection, random_batch(random.Random(5), 40))
-    before = stored(connection)
+    before = rollup_stored(connection)
     DailyPlatformTotal.objects.all().delete()
-
-    class Editor:
-        def execute(self, sql):
-            with db.cursor() as cursor:
-                cursor.execute(sql)
-
-    migration.rollup_fill(None, Editor())
-    assert stored(connection) == before == from_rows(connection)
+    rollup_fill(db=db, rows=ReferralRow, totals=DailyPlatformTotal)
+    assert rollup_stored(connection) == before == rollup_from_rows(connection)
