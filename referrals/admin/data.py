@@ -4,9 +4,12 @@ Each of these tables can hold millions of rows, so every list opens without a fu
 (BigTableAdmin), and every search is one an index serves:
 
 - referral rows: a connection id, optionally followed by a raw referrer (exact). The upsert
-  key (connection, date, page, raw_referrer_value) serves both. A referrer alone, or a
-  batch id, would need an index of its own on the rows, which every push would pay for
-  (the push is held to 1.6x a raw COPY + INSERT); find a batch in the push log instead.
+  key (connection, date, page, raw_referrer_value) serves both: the referrer is checked in
+  that connection's index entries (~0.4 s for a referrer absent from a connection of
+  1,000,000 rows; the date filter narrows the range). A referrer alone, or a batch id,
+  would need an index of its own on the rows, which every push would pay for (the push is
+  held to 1.6x a raw COPY + INSERT); find a batch in the push log instead. The list
+  filters show once a connection is searched: none of them has an index on its own.
 - site-map pages: a website (exact, index `sitemap_page_website`), optionally followed by
   part of the url, looked for among that website's pages only.
 - daily rollup: a connection id (its unique key); the platform filter uses the platform's
