@@ -194,7 +194,11 @@ class SitemapPage(models.Model):
                 fields=["brand", "website", "page_key"], name="sitemap_page_unique"
             ),
         ]
-        indexes = [models.Index(fields=["brand", "website", "depth"])]
+        indexes = [
+            models.Index(fields=["brand", "website", "depth"]),
+            # The admin's search: a website's pages (pages are written once, when first seen).
+            models.Index(fields=["website"], name="sitemap_page_website"),
+        ]
 
     def __str__(self) -> str:
         return self.url
@@ -211,8 +215,10 @@ class ReferralRow(models.Model):
     # safe without it: brand is copied from the connection locked by the push, pages are
     # created in the same transaction, and platforms are never deleted (only deactivated).
     # The connection, the owner of the rows, keeps its constraint.
+    # DO_NOTHING: the rows go with their connection (a row's brand is its connection's). A
+    # CASCADE here would make deleting a brand scan the whole table, brand_id having no index.
     brand = models.ForeignKey(
-        Brand, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
     date = models.DateField()
     raw_referrer_value = models.CharField(max_length=512)
@@ -314,7 +320,14 @@ class PushLog(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["connection", "-created_at"])]
+        # Besides a connection's latest pushes, the admin's search and status filter: one row
+        # per push, so these indexes cost a push nothing measurable.
+        indexes = [
+            models.Index(fields=["connection", "-created_at"]),
+            models.Index(fields=["batch_id"], name="push_log_batch_id"),
+            models.Index(fields=["request_id"], name="push_log_request_id"),
+            models.Index(fields=["status_code", "-created_at"], name="push_log_status"),
+        ]
 
     def __str__(self) -> str:
         return f"push {self.status_code} ({self.accepted}/{self.received})"
@@ -336,6 +349,16 @@ class DroppedReferrer(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "raw_referrer_value"], name="dropped_referrer_unique"
+            ),
+        ]
+        # The admin's list (most dropped first) and its search by the start of a referrer
+        # across connections (pattern ops: LIKE 'prefix%' on PostgreSQL, equality too).
+        indexes = [
+            models.Index(fields=["-count", "-id"], name="dropped_referrer_top"),
+            models.Index(
+                fields=["raw_referrer_value"],
+                name="dropped_referrer_value",
+                opclasses=["varchar_pattern_ops"],
             ),
         ]
 

@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 
+from referrals.admin.deletion import SummarizedDeleteAdmin, connections_cascade
 from referrals.admin.helpers import LimitedInlineFormSet, WebsiteForm
 from referrals.connections import services
 from referrals.models import Connection, DroppedReferrer, GoogleAnalyticsIntegration, PushLog
@@ -68,7 +69,7 @@ class DroppedReferrerInline(admin.TabularInline):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(SummarizedDeleteAdmin):
     list_display = [
         "id",
         "brand",
@@ -95,6 +96,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     actions = ["disable"]
     inlines = [PushLogInline, DroppedReferrerInline]
+    cascade = staticmethod(connections_cascade)
 
     @admin.display(boolean=True, description="error")
     def has_error(self, obj: Connection) -> bool:

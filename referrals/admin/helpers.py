@@ -34,10 +34,17 @@ class LimitedInlineFormSet(BaseInlineFormSet):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Written only by the push pipeline: browsable, never edited by hand."""
+    """Written only by the push pipeline: browsable, never edited or deleted by hand.
+
+    Their rows go with their connection (or brand); deleted one by one they would break an
+    invariant (the rollup equals the rows, a row's page exists) or the audit trail.
+    """
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False

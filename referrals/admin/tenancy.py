@@ -5,6 +5,11 @@ from django.contrib import admin, messages
 from django.utils import timezone
 from django.utils.html import format_html
 
+from referrals.admin.deletion import (
+    SummarizedDeleteAdmin,
+    brands_cascade,
+    organizations_cascade,
+)
 from referrals.models import SCOPES, ApiKey, Brand, Organization
 from referrals.tenancy import services
 
@@ -18,7 +23,8 @@ class BrandInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(SummarizedDeleteAdmin):
+    cascade = staticmethod(organizations_cascade)
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
@@ -26,7 +32,8 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Brand)
-class BrandAdmin(admin.ModelAdmin):
+class BrandAdmin(SummarizedDeleteAdmin):
+    cascade = staticmethod(brands_cascade)
     list_display = ["id", "name", "organization", "created_at"]
     list_select_related = ["organization"]
     search_fields = ["name", "organization__name", "=id"]

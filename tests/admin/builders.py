@@ -1,0 +1,89 @@
+"""Builders of the admin tests: many rows written set-based, and what reads them."""
+
+from datetime import date, timedelta
+
+from django.db import connection as db_connection
+from django.utils import timezone
+
+from referrals.models import (
+    AIPlatform,
+    Connection,
+    DroppedReferrer,
+    PushLog,
+    ReferralRow,
+    SitemapPage,
+    page_key,
+)
+
+ROWS = 12_000  # over COUNT_CAP: counts of them stop at the cap
+SOME_ROWS = 300  # enough for what does not need the cap
+PAGES = 100
+REFERRERS = ["chatgpt.com", "https://claude.ai/", "perplexity"]
+ROWS_TABLE = ReferralRow._meta.db_table
+
+
+def rows_create(connection: Connection, n: int) -> None:
+    """n rows over n / PAGES days and PAGES pages, three platforms, written set-based."""
+    pages = SitemapPage.objects.bulk_create(
+        SitemapPage(
+            brand_id=connection.brand_id,
+            website=connection.website,
+            raw_page_value=f"/p/{i}",
+            page_key=page_key(f"/p/{i}"),
+            url=f"https://{connection.website}/p/{i}",
+            path=f"/p/{i}",
+            depth=2,
+        )
+        for i in range(PAGES)
+    )
+    platforms = [AIPlatform.objects.get(slug=s) for s in ("chatgpt", "claude", "perplexity")]
+    now = timezone.now()
+    ReferralRow.objects.bulk_create(
+        (
+            ReferralRow(
+                connection=connection,
+                brand_id=connection.brand_id,
+                date=date(2026, 1, 1) + timedelta(days=i // PAGES),
+                raw_referrer_value=REFERRERS[i % 3],
+                raw_page_value=pages[i % PAGES].raw_page_value,
+                page=pages[i % PAGES],
+                platform=platforms[i % 3],
+                sessions=i % 7,
+                pageviews=i % 11,
+                updated_at=now,
+            )
+            for i in range(n)
+        ),
+        batch_size=2_000,
+    )
+
+
+def logs_create(connection: Connection) -> None:
+    PushLog.objects.create(
+        connection=connection,
+        status_code=200,
+        batch_id=f"b-{connection.pk}",
+        request_id=f"req-{connection.pk}",
+    )
+    DroppedReferrer.objects.create(
+        connection=connection,
+        raw_referrer_value="https://www.google.com/",
+        count=2,
+        first_seen_at=timezone.now(),
+        last_seen_at=timezone.now(),
+    )
+
+
+def sql_on_rows(queries) -> list[str]:
+    """The statements that read or write the rows (a quoted table name, not a mention)."""
+    return [q["sql"] for q in queries.captured_queries if f'"{ROWS_TABLE}"' in q["sql"]]
+
+
+def unbounded_reads_of_rows(queries) -> list[str]:
+    """Statements reading the rows table without a LIMIT: a full count, or loading rows."""
+    return [sql for sql in sql_on_rows(queries) if sql.startswith("SELECT") and "LIMIT" not in sql]
+
+
+def on_postgres(n: int) -> int:
+    """n more queries on PostgreSQL (the planner's estimate for a whole table)."""
+    return n if db_connection.vendor == "postgresql" else 0
