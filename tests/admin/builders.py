@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 from django.db import connection as db_connection
+from django.urls import reverse
 from django.utils import timezone
 
 from referrals.models import (
@@ -87,3 +88,7 @@ def unbounded_reads_of_rows(queries) -> list[str]:
 def on_postgres(n: int) -> int:
     """n more queries on PostgreSQL (the planner's estimate for a whole table)."""
     return n if db_connection.vendor == "postgresql" else 0
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)

@@ -9,7 +9,6 @@ from django.contrib import admin
 from django.contrib.auth.models import Group, User
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -31,6 +30,7 @@ from referrals.models import (
     page_key,
 )
 from referrals.tenancy.services import api_key_create
+from tests.admin.builders import admin_url
 
 pytestmark = pytest.mark.django_db
 
@@ -96,10 +96,6 @@ BUILDERS = {
 
 
 REGISTERED = sorted(admin.site._registry, key=lambda model: model._meta.label)
-
-
-def admin_url(model, view: str, *args) -> str:
-    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
 
 
 @pytest.fixture

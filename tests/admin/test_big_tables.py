@@ -16,11 +16,11 @@ from tests.admin.builders import (
     ROWS,
     ROWS_TABLE,
     SOME_ROWS,
+    admin_url,
     on_postgres,
     sql_on_rows,
     unbounded_reads_of_rows,
 )
-from tests.admin.test_admin import admin_url
 
 pytestmark = pytest.mark.django_db
 

@@ -24,13 +24,13 @@ from referrals.tenancy.services import api_key_create
 from tests.admin.builders import (
     PAGES,
     SOME_ROWS,
+    admin_url,
     logs_create,
     rows_create,
     sql_on_rows,
     unbounded_reads_of_rows,
 )
-from tests.admin.test_admin import admin_url
-from tests.db.test_rollup import from_rows, stored
+from tests.factories import rollup_from_rows, rollup_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +64,7 @@ def assert_only_the_quiet_connection_is_left(quiet) -> None:
     for model in (DailyPlatformTotal, PushLog, DroppedReferrer):
         assert set(model.objects.values_list("connection_id", flat=True)) == {quiet.pk}
     # The rollup's triggers fired on the deletion: what is left still equals the rows.
-    assert stored(quiet) == from_rows(quiet) != {}
+    assert rollup_stored(quiet) == rollup_from_rows(quiet) != {}
 
 
 def test_deleting_a_busy_connection_is_set_based(admin_client, busy, quiet):
@@ -79,7 +79,7 @@ def test_deleting_a_busy_connection_is_set_based(admin_client, busy, quiet):
     assert SitemapPage.objects.filter(website=busy.website).count() == PAGES
     assert set(ReferralRow.objects.values_list("connection_id", flat=True)) == {quiet.pk}
     assert set(DailyPlatformTotal.objects.values_list("connection_id", flat=True)) == {quiet.pk}
-    assert stored(quiet) == from_rows(quiet) != {}
+    assert rollup_stored(quiet) == rollup_from_rows(quiet) != {}
 
 
 @pytest.mark.parametrize("model", [Brand, Organization], ids=lambda m: m.__name__)
@@ -126,7 +126,7 @@ def test_delete_selected_summarizes_and_deletes_set_based(admin_client, some, qu
     assert unbounded_reads_of_rows(queries) == []
     assert not model.objects.filter(pk=obj.pk).exists()
     assert set(ReferralRow.objects.values_list("connection_id", flat=True)) == {quiet.pk}
-    assert stored(quiet) == from_rows(quiet) != {}
+    assert rollup_stored(quiet) == rollup_from_rows(quiet) != {}
 
 
 def test_deleting_needs_the_delete_permission_of_what_goes_with_it(client, some):
