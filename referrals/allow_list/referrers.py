@@ -8,6 +8,7 @@ from referrals.allow_list.urls import host_of, split_url, starts_like_url
 # Longer raw values are still matched, but not memoized, so one huge value cannot bloat the memo.
 _MAX_MEMO_KEY = 2048
 _MISS = object()
+_ANDROID_APP = "android-app:"
 
 # Analytics placeholders for "no referrer"; listed so no alias can ever turn them into a platform.
 PLACEHOLDERS = frozenset(
@@ -35,9 +36,10 @@ class ReferrerMatcher:
     """Map raw referrer values to platform keys, built once per allow-list and reused.
 
     Entries are `(platform_key, kind, value)`; kind `"host"` is a hostname or host+path
-    (`bing.com/chat`), kind `"alias"` a bare token (`perplexity`). When two platforms claim
-    the same value the first entry wins; entries without a host are skipped, so a bad
-    admin edit cannot break every push.
+    (`bing.com/chat`), kind `"alias"` a bare token (`perplexity`), kind `"app"` an Android
+    package id (`com.openai.chatgpt`), matched exactly as the authority of an `android-app://`
+    referrer and never as a hostname. When two platforms claim the same value the first entry
+    wins; entries without a host are skipped, so a bad admin edit cannot break every push.
 
     A raw value is split on its raw delimiters first and each part is percent-decoded on its
     own, so an encoded `/`, `?`, `#`, `\\`, `@` or `&` can never change what the parts are: a
@@ -51,6 +53,7 @@ class ReferrerMatcher:
         self._hosts: dict[str, Hashable] = {}
         self._paths: dict[str, list[tuple[list[str], Hashable]]] = {}
         self._aliases: dict[str, Hashable] = {}
+        self._apps: dict[str, Hashable] = {}
         self._memo: dict[str, Hashable | None] = {}
         self._memo_size = memo_size
         for key, kind, value in entries:
@@ -67,6 +70,10 @@ class ReferrerMatcher:
                     self._paths.setdefault(host, []).append((path.split("/")[1:], key))
                 else:
                     self._hosts.setdefault(host, key)
+            elif kind == "app":
+                app = host_of(split_url(token)[0])  # `android-app://com.x.y/` names `com.x.y`
+                if app:
+                    self._apps.setdefault(app, key)
             else:
                 raise ValueError(f"Unknown allow-list entry kind {kind!r}.")
         for candidates in self._paths.values():
@@ -107,7 +114,12 @@ class ReferrerMatcher:
     def _match_url(self, value: str) -> Hashable | None:
         authority, path, query = split_url(value)
         host = host_of(authority, decode=True)
-        key = self._match_host(host=host, path=path, decode=True) if host else None
+        key = None
+        if host:
+            if value.startswith(_ANDROID_APP):
+                key = self._apps.get(host)
+            if key is None:
+                key = self._match_host(host=host, path=path, decode=True)
         # An encoded parameter name (`utm%5Fsource`) is still the parameter, hence the "%".
         if key is None and ("utm_source" in query or "%" in query):
             key = self._match_utm_source(query)
@@ -158,31 +170,36 @@ class ReferrerMatcher:
 
 
 # Collected from Matomo's AIAssistants list, Snowplow's referer-parser `chatbot` section and
-# Adobe's AI-traffic guide. Plain data: the seeding data migration imports it.
+# Adobe's AI-traffic guide; "apps" are the platforms' Android package ids (their Play Store
+# ids). Plain data: the seeding data migrations import it (0002 hosts and aliases, 0006 apps).
 SEED_PLATFORMS: list[dict] = [
     {
         "slug": "chatgpt",
         "name": "ChatGPT",
         "hosts": ["chatgpt.com", "chat.openai.com", "labs.openai.com", "openai.com"],
         "aliases": ["chatgpt"],
+        "apps": ["com.openai.chatgpt"],
     },
     {
         "slug": "claude",
         "name": "Claude",
         "hosts": ["claude.ai"],
         "aliases": ["claude"],
+        "apps": ["com.anthropic.claude"],
     },
     {
         "slug": "perplexity",
         "name": "Perplexity",
         "hosts": ["perplexity.ai"],
         "aliases": ["perplexity"],
+        "apps": ["ai.perplexity.app.android"],
     },
     {
         "slug": "gemini",
         "name": "Gemini",
         "hosts": ["gemini.google.com", "bard.google.com", "aistudio.google.com"],
         "aliases": ["gemini"],
+        "apps": ["com.google.android.apps.bard"],
     },
     {
         "slug": "copilot",
@@ -196,6 +213,7 @@ SEED_PLATFORMS: list[dict] = [
             "edgeservices.bing.com",
         ],
         "aliases": ["copilot"],
+        "apps": ["com.microsoft.copilot"],
     },
     {
         "slug": "deepseek",
@@ -228,6 +246,6 @@ def matcher_from_seed() -> ReferrerMatcher:
     return ReferrerMatcher(
         (platform["slug"], kind, value)
         for platform in SEED_PLATFORMS
-        for kind, field in (("host", "hosts"), ("alias", "aliases"))
-        for value in platform[field]
+        for kind, field in (("host", "hosts"), ("alias", "aliases"), ("app", "apps"))
+        for value in platform.get(field, [])
     )

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from referrals.allow_list.referrers import SEED_PLATFORMS, matcher_from_seed
+from referrals.allow_list.referrers import SEED_PLATFORMS, ReferrerMatcher, matcher_from_seed
 
 MATCHER = matcher_from_seed()
 
@@ -75,6 +75,15 @@ SPOOFED = [
     "https%3A%2F%2Fevil.example%2F%253Futm_source%253Dchatgpt",
     # encoded twice as a whole: one level of whole-value decoding only
     "https%253A%252F%252Fchatgpt.com%252F",
+    # app referrers: the package id is matched exactly, never as a hostname suffix or prefix
+    "android-app://com.openai.chatgpt.evil/",
+    "android-app://evil.com.openai.chatgpt/",
+    "android-app://com.openai.chatgpt%2F@com.evil.app/",
+    "android-app://com.evil.app%40com.openai.chatgpt/",
+    "android-app://com.evil.app/com.openai.chatgpt",
+    "https://com.openai.chatgpt/",
+    "com.openai.chatgpt",
+    "https://evil.example/?utm_source=com.openai.chatgpt",
 ]
 
 # Plain URLs wholly percent-encoded once (the way some exports write referrers) keep matching.
@@ -89,12 +98,25 @@ WHOLLY_ENCODED = [
     ("https%3A%2F%2Fchatgpt%252Ecom%2F", "chatgpt"),  # an encoded part of the URL, encoded again
     ("https%3A%2F%2Fexample.com%2F%3Futm_source%3Dchatgpt", "chatgpt"),  # a real utm_source
     ("%20https%3A%2F%2Fchatgpt.com%2F%20", "chatgpt"),
+    ("android-app%3A%2F%2Fcom.openai.chatgpt%2F", "chatgpt"),
     # a parameter name that is itself encoded is still the parameter (parse_qsl semantics)
     ("https://example.com/?utm%5Fsource=perplexity", "perplexity"),
     ("https://example.com/?utm_source=chatgpt%2Ecom", "chatgpt"),
     ("https://example.com/?utm_source=perplexity+", "perplexity"),
     ("https://evil.example%2F@chatgpt.com/", "chatgpt"),  # userinfo in front of the real host
     ("https://www.bing.com/%63hat", "copilot"),  # an encoded letter is still the letter
+]
+
+APP_REFERRERS = [
+    ("android-app://com.openai.chatgpt/", "chatgpt"),
+    ("android-app://com.openai.chatgpt", "chatgpt"),
+    ("ANDROID-APP://COM.OPENAI.CHATGPT/", "chatgpt"),
+    ("android-app://com.openai.chatgpt/https/chatgpt.com/c/1", "chatgpt"),
+    ("android-app://com.anthropic.claude/", "claude"),
+    ("android-app://ai.perplexity.app.android/", "perplexity"),
+    ("android-app://com.google.android.apps.bard/", "gemini"),
+    ("android-app://com.microsoft.copilot/", "copilot"),
+    ("android-app://chat.openai.com/", "chatgpt"),  # a listed host as the authority still is
 ]
 
 
@@ -108,8 +130,14 @@ def test_encoded_referrer_keeps_matching(raw, slug):
     assert MATCHER.match(raw) == slug
 
 
+@pytest.mark.parametrize(("raw", "slug"), APP_REFERRERS)
+def test_android_app_referrer_counts_for_its_platform(raw, slug):
+    assert MATCHER.match(raw) == slug
+
+
 # --- properties ---------------------------------------------------------------------------
 
+APPS = sorted(app for platform in SEED_PLATFORMS for app in platform.get("apps", []))
 LISTED = sorted({value.split("/")[0] for platform in SEED_PLATFORMS for value in platform["hosts"]})
 ALIASES = sorted(alias for platform in SEED_PLATFORMS for alias in platform["aliases"])
 
@@ -117,10 +145,10 @@ label = st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz0123456789-"), min_si
 
 
 def is_listed(host: str) -> bool:
-    return any(host == h or host.endswith("." + h) for h in LISTED)
+    return any(host == h or host.endswith("." + h) for h in LISTED + APPS)
 
 
-# Random names that are no allow-listed host and no subdomain of one.
+# Random names that are no allow-listed host (nor a subdomain of one) and no app id.
 outside_hosts = (
     st.lists(label, min_size=2, max_size=4).map(".".join).filter(lambda h: not is_listed(h))
 )
@@ -133,10 +161,10 @@ ENCODED_DELIMITERS = [
 ]
 encoded_delimiter = st.sampled_from(ENCODED_DELIMITERS)
 
-# Text with no raw delimiter in it: allow-listed hosts, aliases, encoded delimiters.
+# Text with no raw delimiter in it: allow-listed hosts, aliases, app ids, encoded delimiters.
 smuggled = st.lists(
     st.one_of(
-        st.sampled_from(LISTED + ALIASES + ["utm_source", "https%3A%2F%2F", "."]),
+        st.sampled_from(LISTED + ALIASES + APPS + ["utm_source", "https%3A%2F%2F", "."]),
         encoded_delimiter,
         label,
     ),
@@ -181,9 +209,11 @@ def test_no_encoding_trick_makes_an_outside_host_match(raw):
 
 @st.composite
 def matching_urls(draw) -> str:
-    """A plain URL on an allow-listed host, with anything after the host."""
+    """A plain URL on an allow-listed host (or an app), with anything after the host."""
     scheme = draw(st.sampled_from(SCHEMES))
     host = draw(st.sampled_from(LISTED))
+    if scheme == "android-app://" and draw(st.booleans()):
+        host = draw(st.sampled_from(APPS))
     host = draw(st.sampled_from(["", "www."])) + host
     userinfo = draw(st.sampled_from(["", "user@", "user:pw@"]))
     port = draw(st.sampled_from(["", ":443", "."]))
@@ -200,3 +230,30 @@ def test_a_matching_url_still_matches_when_wholly_encoded_once(raw):
     assume(slug is not None)  # bing.com and x.com alone are not platforms
     assert MATCHER.match(quote(raw, safe="")) == slug
     assert MATCHER.match(quote(raw, safe="").lower()) == slug
+
+
+@settings(max_examples=500, database=None)
+@given(st.sampled_from(APPS), label, st.sampled_from(["", "https://", "//", "android-app://"]))
+def test_an_app_id_matches_only_as_itself(app, extra, scheme):
+    for authority in (f"{extra}.{app}", f"{app}.{extra}", f"{extra}{app}", f"{app}{extra}"):
+        if not is_listed(authority):  # `com.anthropic.claude.ai` is a host under claude.ai
+            assert MATCHER.match(f"{scheme}{authority}/") is None
+    if scheme != "android-app://":
+        assert MATCHER.match(f"{scheme}{app}/") is None
+
+
+def test_app_entries_are_normalized_and_never_hostnames():
+    matcher = ReferrerMatcher(
+        [
+            ("a", "app", " Android-App://Com.Example.App/ "),
+            ("b", "app", "com.example.b"),
+            ("c", "app", "  "),
+            ("d", "host", "example.b"),
+        ]
+    )
+    assert matcher.match("android-app://com.example.app/x") == "a"
+    assert matcher.match("android-app://com.example.b") == "b"
+    assert matcher.match("https://com.example.app/") is None
+    assert matcher.match("android-app://x.com.example.app/") is None
+    assert matcher.match("android-app://com.example.b.x/") is None
+    assert matcher.match("android-app://www.example.b/") == "d"  # a host entry still is one

@@ -1,10 +1,10 @@
-"""Spoofed referrers are rejected and tallied at push level."""
+"""Spoofed referrers are rejected and tallied at push level; Android app referrers count."""
 
 import pytest
 
 from referrals.ingest.pipeline import NOT_AN_AI_PLATFORM
-from referrals.models import DroppedReferrer, ReferralRow
-from tests.allow_list.test_referrer_spoofing import SPOOFED
+from referrals.models import AIPlatformEntry, DroppedReferrer, ReferralRow
+from tests.allow_list.test_referrer_spoofing import APP_REFERRERS, SPOOFED
 from tests.factories import event, push
 
 pytestmark = pytest.mark.django_db
@@ -42,3 +42,25 @@ def test_every_spoofed_referrer_is_rejected_by_the_seeded_allow_list(api_client,
     events = [event(raw_referrer_value=raw) for raw in SPOOFED]
     body = push(api_client, connection, events, query="?dry_run=true").json()
     assert (body["accepted"], body["rejected"]) == (0, len(SPOOFED))
+
+
+def test_android_app_referrers_are_stored_under_their_platform(api_client, connection):
+    events = [
+        event(raw_referrer_value=raw, raw_page_value=f"/p{index}")
+        for index, (raw, _) in enumerate(APP_REFERRERS)
+    ]
+    body = push(api_client, connection, events).json()
+    assert (body["accepted"], body["rejected"]) == (len(APP_REFERRERS), 0)
+    stored = dict(ReferralRow.objects.values_list("raw_referrer_value", "platform__slug"))
+    assert stored == dict(APP_REFERRERS)
+
+
+def test_the_migration_seeds_one_app_entry_per_platform_with_an_app():
+    apps = AIPlatformEntry.objects.filter(kind=AIPlatformEntry.KIND_APP)
+    assert sorted(apps.values_list("platform__slug", "value")) == [
+        ("chatgpt", "com.openai.chatgpt"),
+        ("claude", "com.anthropic.claude"),
+        ("copilot", "com.microsoft.copilot"),
+        ("gemini", "com.google.android.apps.bard"),
+        ("perplexity", "ai.perplexity.app.android"),
+    ]
