@@ -96,11 +96,17 @@ class AIPlatform(models.Model):
 
 
 class AIPlatformEntry(models.Model):
-    """A hostname (optionally with a path, `bing.com/chat`) or a bare alias of a platform."""
+    """A hostname (optionally with a path, `bing.com/chat`), a bare alias or an Android app id
+    (`com.openai.chatgpt`, matched exactly in `android-app://` referrers) of a platform."""
 
     KIND_HOST = "host"
     KIND_ALIAS = "alias"
-    KIND_CHOICES = [(KIND_HOST, "hostname or host/path"), (KIND_ALIAS, "alias (utm_source token)")]
+    KIND_APP = "app"
+    KIND_CHOICES = [
+        (KIND_HOST, "hostname or host/path"),
+        (KIND_ALIAS, "alias (utm_source token)"),
+        (KIND_APP, "Android app id (android-app:// referrer)"),
+    ]
 
     platform = models.ForeignKey(AIPlatform, on_delete=models.CASCADE, related_name="entries")
     kind = models.CharField(max_length=10, choices=KIND_CHOICES, default=KIND_HOST)

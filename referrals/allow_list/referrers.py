@@ -1,13 +1,14 @@
 """Raw referrer values matched against the AI-platform allow-list (pure, no ORM)."""
 
 from collections.abc import Hashable, Iterable
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_plus
 
-from referrals.allow_list.urls import host_of, split_url
+from referrals.allow_list.urls import host_of, split_url, starts_like_url
 
 # Longer raw values are still matched, but not memoized, so one huge value cannot bloat the memo.
 _MAX_MEMO_KEY = 2048
 _MISS = object()
+_ANDROID_APP = "android-app:"
 
 # Analytics placeholders for "no referrer"; listed so no alias can ever turn them into a platform.
 PLACEHOLDERS = frozenset(
@@ -15,21 +16,44 @@ PLACEHOLDERS = frozenset(
 )
 
 
+def _wholly_encoded(value: str, decoded: str) -> bool:
+    """Whether a raw value is a URL percent-encoded as a whole (`https%3A%2F%2Fchatgpt.com%2F`):
+    as written it names no host and does not start like a URL, but decoded once it does.
+
+    Such a value is matched as the URL it spells, whose parts are then decoded once more after
+    the split, as in any raw URL. One level only: `https%253A%252F%252F...` is no referrer.
+    A value that names a host as written is read as written (`evil.example:%2F%2Fchatgpt.com`
+    is evil.example with a bad port, not a URL with the scheme `evil.example`).
+    """
+    return (
+        starts_like_url(decoded)
+        and not starts_like_url(value)
+        and not host_of(split_url(value)[0], decode=True)
+    )
+
+
 class ReferrerMatcher:
     """Map raw referrer values to platform keys, built once per allow-list and reused.
 
     Entries are `(platform_key, kind, value)`; kind `"host"` is a hostname or host+path
-    (`bing.com/chat`), kind `"alias"` a bare token (`perplexity`). When two platforms claim
-    the same value the first entry wins; entries without a host are skipped, so a bad
-    admin edit cannot break every push.
+    (`bing.com/chat`), kind `"alias"` a bare token (`perplexity`), kind `"app"` an Android
+    package id (`com.openai.chatgpt`), matched exactly as the authority of an `android-app://`
+    referrer and never as a hostname. When two platforms claim the same value the first entry
+    wins; entries without a host are skipped, so a bad admin edit cannot break every push.
+
+    A raw value is split on its raw delimiters first and each part is percent-decoded on its
+    own, so an encoded `/`, `?`, `#`, `\\`, `@` or `&` can never change what the parts are: a
+    host that holds a delimiter once decoded is no host, a path is compared segment by
+    segment, a query is split on `&` before its names and values are decoded.
     """
 
     def __init__(
         self, entries: Iterable[tuple[Hashable, str, str]], *, memo_size: int = 50_000
     ) -> None:
         self._hosts: dict[str, Hashable] = {}
-        self._paths: dict[str, list[tuple[str, Hashable]]] = {}
+        self._paths: dict[str, list[tuple[list[str], Hashable]]] = {}
         self._aliases: dict[str, Hashable] = {}
+        self._apps: dict[str, Hashable] = {}
         self._memo: dict[str, Hashable | None] = {}
         self._memo_size = memo_size
         for key, kind, value in entries:
@@ -43,9 +67,13 @@ class ReferrerMatcher:
                 if not host:
                     continue
                 if path:
-                    self._paths.setdefault(host, []).append((path, key))
+                    self._paths.setdefault(host, []).append((path.split("/")[1:], key))
                 else:
                     self._hosts.setdefault(host, key)
+            elif kind == "app":
+                app = host_of(split_url(token)[0])  # `android-app://com.x.y/` names `com.x.y`
+                if app:
+                    self._apps.setdefault(app, key)
             else:
                 raise ValueError(f"Unknown allow-list entry kind {kind!r}.")
         for candidates in self._paths.values():
@@ -70,24 +98,47 @@ class ReferrerMatcher:
         return key
 
     def _match_uncached(self, raw: str) -> Hashable | None:
-        value = unquote(raw.strip()).strip().lower()  # lowercase last: %43 decodes to "C"
-        if value in PLACEHOLDERS:
+        value = raw.strip().lower()
+        # Placeholders and aliases are compared whole, so decoding the whole value cannot move a
+        # delimiter there; lowercase again, as %43 decodes to "C".
+        decoded = unquote(value).strip().lower()
+        if decoded in PLACEHOLDERS:
             return None
-        key = self._aliases.get(value)
+        key = self._aliases.get(decoded)
         if key is not None:
             return key
+        if "%" in value and _wholly_encoded(value, decoded):
+            value = decoded
+        return self._match_url(value)
+
+    def _match_url(self, value: str) -> Hashable | None:
         authority, path, query = split_url(value)
-        key = self._match_host(host=host_of(authority), path=path)
-        if key is None and "utm_source" in query:
+        host = host_of(authority, decode=True)
+        key = None
+        if host:
+            if value.startswith(_ANDROID_APP):
+                key = self._apps.get(host)
+            if key is None:
+                key = self._match_host(host=host, path=path, decode=True)
+        # An encoded parameter name (`utm%5Fsource`) is still the parameter, hence the "%".
+        if key is None and ("utm_source" in query or "%" in query):
             key = self._match_utm_source(query)
         return key
 
-    def _match_host(self, *, host: str, path: str) -> Hashable | None:
+    def _match_host(self, *, host: str, path: str, decode: bool) -> Hashable | None:
+        segments = None
         # Walk from the full host up to its parents, so the most specific entry wins.
         while host:
-            for prefix, key in self._paths.get(host, ()):
-                if path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", "/"):
-                    return key
+            candidates = self._paths.get(host)
+            if candidates:
+                if segments is None:
+                    # Split on raw slashes before decoding: `chat%2Fx` is one segment, not two.
+                    segments = path.split("/")[1:]
+                    if decode:
+                        segments = [unquote(segment).lower() for segment in segments]
+                for prefix, key in candidates:
+                    if segments[: len(prefix)] == prefix:
+                        return key
             key = self._hosts.get(host)
             if key is not None:
                 return key
@@ -98,42 +149,57 @@ class ReferrerMatcher:
         return None
 
     def _match_utm_source(self, query: str) -> Hashable | None:
-        # The first utm_source decides, as in the analytics tools that set it.
+        # parse_qsl's rules (split on `&` and `=`, then decode names and values, `+` a space),
+        # so `%26` never makes a parameter; only the names are decoded until utm_source is
+        # found. The first utm_source decides, as in the analytics tools that set it.
         for pair in query.split("&"):
-            name, _, token = pair.partition("=")
+            name, _, value = pair.partition("=")
+            if "%" in name or "+" in name:
+                name = unquote_plus(name).lower()
             if name.strip() == "utm_source":
-                token = token.strip()
+                token = unquote_plus(value).strip().lower()
                 if token in PLACEHOLDERS:  # `utm_source=(direct)` says no more than `(direct)`
                     return None
                 key = self._aliases.get(token)
                 if key is not None or not token:
                     return key
+                # The token is decoded already: its parts are not decoded a second time.
                 authority, path, _ = split_url(token)
-                return self._match_host(host=host_of(authority), path=path)
+                return self._match_host(host=host_of(authority), path=path, decode=False)
         return None
 
 
 # Collected from Matomo's AIAssistants list, Snowplow's referer-parser `chatbot` section and
-# Adobe's AI-traffic guide. Plain data: the seeding data migration imports it.
+# Adobe's AI-traffic guide; "apps" are the platforms' Android package ids (their Play Store
+# ids). Plain data: the seeding data migrations import it (0002 hosts and aliases, 0006 apps).
 SEED_PLATFORMS: list[dict] = [
     {
         "slug": "chatgpt",
         "name": "ChatGPT",
         "hosts": ["chatgpt.com", "chat.openai.com", "labs.openai.com", "openai.com"],
         "aliases": ["chatgpt"],
+        "apps": ["com.openai.chatgpt"],
     },
-    {"slug": "claude", "name": "Claude", "hosts": ["claude.ai"], "aliases": ["claude"]},
+    {
+        "slug": "claude",
+        "name": "Claude",
+        "hosts": ["claude.ai"],
+        "aliases": ["claude"],
+        "apps": ["com.anthropic.claude"],
+    },
     {
         "slug": "perplexity",
         "name": "Perplexity",
         "hosts": ["perplexity.ai"],
         "aliases": ["perplexity"],
+        "apps": ["ai.perplexity.app.android"],
     },
     {
         "slug": "gemini",
         "name": "Gemini",
         "hosts": ["gemini.google.com", "bard.google.com", "aistudio.google.com"],
         "aliases": ["gemini"],
+        "apps": ["com.google.android.apps.bard"],
     },
     {
         "slug": "copilot",
@@ -147,6 +213,7 @@ SEED_PLATFORMS: list[dict] = [
             "edgeservices.bing.com",
         ],
         "aliases": ["copilot"],
+        "apps": ["com.microsoft.copilot"],
     },
     {
         "slug": "deepseek",
@@ -179,6 +246,6 @@ def matcher_from_seed() -> ReferrerMatcher:
     return ReferrerMatcher(
         (platform["slug"], kind, value)
         for platform in SEED_PLATFORMS
-        for kind, field in (("host", "hosts"), ("alias", "aliases"))
-        for value in platform[field]
+        for kind, field in (("host", "hosts"), ("alias", "aliases"), ("app", "apps"))
+        for value in platform.get(field, [])
     )

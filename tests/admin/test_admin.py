@@ -434,7 +434,7 @@ def test_ai_platform_entries_are_edited_inline(admin_client):
     response = admin_client.post(admin_url(AIPlatform, "change", platform.pk), data)
     assert response.status_code == 302
     values = set(platform.entries.values_list("value", flat=True))
-    assert values == {"claude.ai", "claude.com", "claude-ai"}
+    assert values == {"claude.ai", "claude.com", "claude-ai", "com.anthropic.claude"}
     platform.refresh_from_db()
     assert platform.active is False
 

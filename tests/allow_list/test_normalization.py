@@ -355,7 +355,7 @@ def test_seed_platforms_are_unique():
     values = [
         value.lower()
         for platform in SEED_PLATFORMS
-        for value in platform["hosts"] + platform["aliases"]
+        for value in platform["hosts"] + platform["aliases"] + platform.get("apps", [])
     ]
     assert len(SEED_PLATFORMS) >= 15
     assert len(slugs) == len(set(slugs))
@@ -367,6 +367,8 @@ def test_every_seed_entry_matches_its_platform():
     for platform in SEED_PLATFORMS:
         for value in platform["hosts"] + platform["aliases"]:
             assert MATCHER.match(value) == platform["slug"]
+        for app in platform.get("apps", []):
+            assert MATCHER.match(f"android-app://{app}/") == platform["slug"]
 
 
 # --- properties ---------------------------------------------------------------------------
