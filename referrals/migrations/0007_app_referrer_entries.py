@@ -25,7 +25,7 @@ def unseed_apps(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("referrals", "0005_daily_platform_totals")]
+    dependencies = [("referrals", "0006_admin_search_indexes")]
 
     operations = [
         migrations.AlterField(
