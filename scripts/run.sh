@@ -2,7 +2,7 @@
 # The README's run command: set up, migrate, seed a demo, serve on 127.0.0.1:8000 (SQLite default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh serve
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python manage.py seed_demo --base-url "http://127.0.0.1:${PORT:-8000}"

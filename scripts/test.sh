@@ -3,7 +3,7 @@
 # real PostgreSQL server started here. Extra arguments go to pytest (e.g. -k ingest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh dev
 unset DATABASE_URL
 
 echo "==> ruff"
