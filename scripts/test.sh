@@ -8,6 +8,7 @@ unset DATABASE_URL
 
 echo "==> ruff"
 .venv/bin/ruff check .
+.venv/bin/ruff format --check .
 echo "==> makemigrations --check"
 .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 
