@@ -19,7 +19,9 @@ bench-read:  ## read benchmark: dashboard and sitemap over 5M rows (bench/read.p
 	scripts/bench.sh read
 
 reliability:  ## faults, concurrency, rate limit, hostile input, 3-min soak (docs/reliability.md)
-	scripts/bootstrap.sh dev && .venv/bin/python -m reliability
+	scripts/bootstrap.sh dev && SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret_key.sh)}" \
+	  .venv/bin/python -m reliability
 
 soak:  ## SOAK_MINUTES (default 30) of mixed pushes and reads against gunicorn + PostgreSQL
-	scripts/bootstrap.sh dev && .venv/bin/python -m reliability.soak --minutes $${SOAK_MINUTES:-30}
+	scripts/bootstrap.sh dev && SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret_key.sh)}" \
+	  .venv/bin/python -m reliability.soak --minutes $${SOAK_MINUTES:-30}

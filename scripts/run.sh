@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh serve
+# The demo's own key, made once and kept (var/ is not in git), so sessions survive restarts.
+SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh var/secret_key)}"
+export SECRET_KEY
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python manage.py seed_demo --base-url "http://127.0.0.1:${PORT:-8000}"
