@@ -163,9 +163,33 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
-# Rate-limit counters live in the database (RateLimitCounter), shared by every worker;
-# the cache holds only per-process conveniences.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+def cache_from_url(url: str) -> dict:
+    """CACHE_URL: unset for the database cache, redis[s]://..., memcached://host:port[,...]."""
+    scheme, _, location = url.partition("://")
+    if not url:
+        # The rate limits count here, in the project's database, so all workers share them.
+        # MAX_ENTRIES: past it Django deletes expired entries, then a third of the live ones,
+        # which would reset rate-limit windows; 10,000 is 5,000 API keys busy in one window.
+        return {
+            "BACKEND": "referrals.tenancy.cache.AtomicDatabaseCache",
+            "LOCATION": "referrals_cache",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    if scheme in {"redis", "rediss"}:  # needs the redis package
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme == "memcached":  # needs the pymemcache package; unix:/path for a socket
+        return {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": location.split(","),
+        }
+    raise ImproperlyConfigured(
+        f"CACHE_URL: unknown scheme {scheme!r}; use redis://, rediss:// or memcached://, "
+        "or leave CACHE_URL unset for the database cache."
+    )
+
+
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

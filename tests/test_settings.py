@@ -21,6 +21,7 @@ SETTINGS_ENV = (
     "SECURE_DEPLOY",
     "API_RATE_LIMIT",
     "PUSH_RATE_LIMIT",
+    "CACHE_URL",
     "DJANGO_SETTINGS_MODULE",
 )
 READ_SETTINGS = """
@@ -32,6 +33,7 @@ print(json.dumps({
     "allowed_hosts": s.ALLOWED_HOSTS,
     "secret_key": s.SECRET_KEY,
     "throttle_rates": s.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+    "cache": s.CACHES["default"],
     "ssl_redirect": getattr(s, "SECURE_SSL_REDIRECT", False),
 }, default=str))
 """
@@ -97,6 +99,65 @@ def test_a_postgres_url_can_name_a_unix_socket_directory():
     database = settings_with(DATABASE_URL=url)["database"]
     assert database["HOST"] == "/tmp/referrals-pg.abc"
     assert database["NAME"] == "postgres"
+
+
+def test_the_default_cache_is_the_database_shared_by_every_worker():
+    cache = settings_with()["cache"]
+    assert cache["BACKEND"] == "referrals.tenancy.cache.AtomicDatabaseCache"
+    assert cache["LOCATION"] == "referrals_cache"
+
+
+@pytest.mark.parametrize(
+    ("url", "backend", "location"),
+    [
+        (
+            "redis://:p%40ss@cache.internal:6379/2",
+            "redis.RedisCache",
+            "redis://:p%40ss@cache.internal:6379/2",
+        ),
+        ("rediss://cache.internal:6380/0", "redis.RedisCache", "rediss://cache.internal:6380/0"),
+        (
+            "memcached://mc1:11211,mc2:11211",
+            "memcached.PyMemcacheCache",
+            ["mc1:11211", "mc2:11211"],
+        ),
+        (
+            "memcached://unix:/run/memcached.sock",
+            "memcached.PyMemcacheCache",
+            ["unix:/run/memcached.sock"],
+        ),
+    ],
+)
+def test_cache_url_points_the_cache_at_redis_or_memcached(url, backend, location):
+    cache = settings_with(CACHE_URL=url)["cache"]
+    assert cache["BACKEND"] == f"django.core.cache.backends.{backend}"
+    assert cache["LOCATION"] == location
+
+
+def test_an_unknown_cache_url_is_refused_without_echoing_it():
+    result = run(
+        ["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), CACHE_URL="mongo://u:hunter2@h"
+    )
+    assert result.returncode != 0
+    assert "CACHE_URL: unknown scheme 'mongo'" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_migrate_alone_makes_the_cache_table(tmp_path):
+    env = {
+        "SECRET_KEY": random_secret_key(),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    assert run(["manage.py", "migrate", "-v0"], **env).returncode == 0
+    # --dry-run prints the CREATE TABLE of a missing table, as on a database never migrated.
+    result = run(["manage.py", "createcachetable", "--dry-run"], **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Cache table 'referrals_cache' already exists.\n"
+    missing = run(
+        ["manage.py", "createcachetable", "--dry-run"],
+        **{**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"},
+    )
+    assert "CREATE TABLE" in missing.stdout and "referrals_cache" in missing.stdout
 
 
 def test_the_postgresql_backend_runs_on_psycopg_3():
