@@ -4,6 +4,7 @@ Across gunicorn workers: reliability/rate_limit.py (tests/test_reliability_fast.
 """
 
 import threading
+import time
 
 import pytest
 from django.core.cache import cache
@@ -20,7 +21,8 @@ DAY = 1_799_971_200  # midnight UTC: a window starts here whatever the period
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The throttles' clock, set by the test: clock[0] is the time in seconds."""
+    """The throttles' clock, set by the test: clock[0] is the time in seconds. The counters
+    still expire on the real clock, a window's length after their first request."""
     now = [float(DAY)]
     monkeypatch.setattr(ApiKeyRateThrottle, "timer", staticmethod(lambda: now[0]))
     return now
@@ -49,7 +51,6 @@ def events_url(connection) -> str:
 @pytest.mark.parametrize(
     ("rate", "offset", "retry_after"),
     [
-        ("2/s", 0.25, "1"),
         ("2/min", 10.2, "50"),
         ("2/hour", 600, "3000"),
         ("2/day", 3600, "82800"),
@@ -65,6 +66,15 @@ def test_over_the_limit_is_429_with_retry_after_the_rest_of_the_window(
     assert refused.status_code == 429
     assert refused["Retry-After"] == retry_after
     assert refused.json()["detail"].startswith("Request was throttled.")
+
+
+def test_a_one_second_window(api_client, brand, rates):
+    # On the real clock: the counter expires on it (the frozen clock would outlive it).
+    rates(api_key="2/s")
+    time.sleep(1.02 - time.time() % 1)  # early in a second: three requests fit in it
+    statuses = [api_client.get(connections_url(brand)) for _ in range(3)]
+    assert [response.status_code for response in statuses] == [200, 200, 429]
+    assert statuses[-1]["Retry-After"] == "1"
 
 
 def test_a_new_window_starts_a_new_count(api_client, brand, clock, rates):
