@@ -1,13 +1,16 @@
-.PHONY: run test lint bench-ingest bench-read reliability soak
+.PHONY: run test lint lock bench-ingest bench-read reliability soak
 
-run:  ## set up, seed a demo and serve on http://127.0.0.1:8000
+run:  ## set up (serving packages only), seed a demo and serve on http://127.0.0.1:8000
 	scripts/run.sh
 
-test:  ## set up and run the whole suite on SQLite and on a throwaway PostgreSQL
+test:  ## set up (with the dev tools) and run the whole suite on SQLite and on a throwaway PostgreSQL
 	scripts/test.sh
 
 lint:
-	scripts/bootstrap.sh && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+	scripts/bootstrap.sh dev && .venv/bin/ruff check . && .venv/bin/ruff format --check .
+
+lock:  ## pin pyproject.toml's dependencies in requirements/{serve,dev}.txt (ARGS=--upgrade)
+	scripts/lock.sh $(ARGS)
 
 bench-ingest:  ## push benchmark: PostgreSQL + gunicorn, 1M preloaded rows (bench/ingest.py)
 	scripts/bench.sh ingest
@@ -16,7 +19,9 @@ bench-read:  ## read benchmark: dashboard and sitemap over 5M rows (bench/read.p
 	scripts/bench.sh read
 
 reliability:  ## faults, concurrency, rate limit, hostile input, 3-min soak (docs/reliability.md)
-	scripts/bootstrap.sh && .venv/bin/python -m reliability
+	scripts/bootstrap.sh dev && SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret_key.sh)}" \
+	  .venv/bin/python -m reliability
 
 soak:  ## SOAK_MINUTES (default 30) of mixed pushes and reads against gunicorn + PostgreSQL
-	scripts/bootstrap.sh && .venv/bin/python -m reliability.soak --minutes $${SOAK_MINUTES:-30}
+	scripts/bootstrap.sh dev && SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret_key.sh)}" \
+	  .venv/bin/python -m reliability.soak --minutes $${SOAK_MINUTES:-30}

@@ -1,6 +1,7 @@
 """Settings read from the environment; SQLite is the embedded default."""
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -17,14 +18,20 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = env_bool("DEBUG", False)
-# Production behind HTTPS: secure cookies, HSTS, SSL redirect, and a SECRET_KEY required.
+# Production behind HTTPS: secure cookies, HSTS, SSL redirect.
 SECURE_DEPLOY = env_bool("SECURE_DEPLOY", False)
+# No key lives in the code, so no known key can reach production. `make run` keeps one of its
+# own in var/secret_key; the test command and the tests' pytest plugin make a random one.
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if SECURE_DEPLOY:
-        raise ImproperlyConfigured("SECRET_KEY must be set when SECURE_DEPLOY is on.")
-    # Local runs and tests only. The django-insecure- prefix makes `check --deploy` flag it.
-    SECRET_KEY = "django-insecure-local-development-key-never-for-production"
+    if SECURE_DEPLOY or not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set: a long random value, such as the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'. "
+            "Only DEBUG=true runs without one (a throwaway key per process)."
+        )
+    # Sessions and signed values end with the process, and processes do not share it.
+    SECRET_KEY = secrets.token_urlsafe(50)
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -156,9 +163,33 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
 }
 
-# Rate-limit counters live in the database (RateLimitCounter), shared by every worker;
-# the cache holds only per-process conveniences.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+def cache_from_url(url: str) -> dict:
+    """CACHE_URL: unset for the database cache, redis[s]://..., memcached://host:port[,...]."""
+    scheme, _, location = url.partition("://")
+    if not url:
+        # The rate limits count here, in the project's database, so all workers share them.
+        # MAX_ENTRIES: past it Django deletes expired entries, then a third of the live ones,
+        # which would reset rate-limit windows; 10,000 is 5,000 API keys busy in one window.
+        return {
+            "BACKEND": "referrals.tenancy.cache.AtomicDatabaseCache",
+            "LOCATION": "referrals_cache",
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        }
+    if scheme in {"redis", "rediss"}:  # needs the redis package
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme == "memcached":  # needs the pymemcache package; unix:/path for a socket
+        return {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": location.split(","),
+        }
+    raise ImproperlyConfigured(
+        f"CACHE_URL: unknown scheme {scheme!r}; use redis://, rediss:// or memcached://, "
+        "or leave CACHE_URL unset for the database cache."
+    )
+
+
+CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True

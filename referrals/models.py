@@ -370,14 +370,3 @@ class DroppedReferrer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raw_referrer_value} ×{self.count}"
-
-
-class RateLimitCounter(models.Model):
-    """Fixed-window request counter per API key, shared by every worker through the database."""
-
-    key = models.CharField(max_length=100, primary_key=True)
-    window_start = models.BigIntegerField()
-    count = models.PositiveIntegerField(default=0)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.count}"

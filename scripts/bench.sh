@@ -3,7 +3,9 @@
 # unless DATABASE_URL already points at one. Usage: scripts/bench.sh ingest|read
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh dev
+SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh)}"  # a throwaway key for this run
+export SECRET_KEY
 name="${1:?usage: scripts/bench.sh ingest|read}"
 if [ -z "${DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/pg.sh

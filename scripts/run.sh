@@ -2,7 +2,10 @@
 # The README's run command: set up, migrate, seed a demo, serve on 127.0.0.1:8000 (SQLite default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh
+scripts/bootstrap.sh serve
+# The demo's own key, made once and kept (var/ is not in git), so sessions survive restarts.
+SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh var/secret_key)}"
+export SECRET_KEY
 .venv/bin/python manage.py migrate --noinput -v0
 # Database checks (the daily rollup's triggers) need the migrated schema: after migrate.
 .venv/bin/python manage.py check --database default

@@ -1,11 +1,14 @@
 """Fixtures that build the objects most tests need."""
 
+import time
+
 import pytest
 from django.db import connection as db_connection
 from rest_framework.test import APIClient
 
 from referrals.models import Brand, Connection, Organization
 from referrals.tenancy.services import api_key_create
+from referrals.tenancy.throttling import ApiKeyRateThrottle
 
 
 def pytest_collection_modifyitems(config, items):
@@ -68,3 +71,11 @@ def no_push_rate_limit(settings):
     """For tests of hundreds of pushes: the per-key push limit is not what they test."""
     rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "push": "100000/min"}
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
+
+
+@pytest.fixture
+def one_rate_limit_window(monkeypatch):
+    """The test's requests fall in one rate-limit window, for pinned query counts: the first
+    request of a window (a new minute) also creates the window's counter, in more queries."""
+    now = time.time()
+    monkeypatch.setattr(ApiKeyRateThrottle, "timer", staticmethod(lambda: now))

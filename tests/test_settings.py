@@ -21,6 +21,7 @@ SETTINGS_ENV = (
     "SECURE_DEPLOY",
     "API_RATE_LIMIT",
     "PUSH_RATE_LIMIT",
+    "CACHE_URL",
     "DJANGO_SETTINGS_MODULE",
 )
 READ_SETTINGS = """
@@ -32,6 +33,7 @@ print(json.dumps({
     "allowed_hosts": s.ALLOWED_HOSTS,
     "secret_key": s.SECRET_KEY,
     "throttle_rates": s.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+    "cache": s.CACHES["default"],
     "ssl_redirect": getattr(s, "SECURE_SSL_REDIRECT", False),
 }, default=str))
 """
@@ -49,15 +51,16 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
     )
 
 
-def settings_with(**env: str) -> dict:
-    result = run(["-c", READ_SETTINGS], **env)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
 def random_secret_key() -> str:
     alphabet = string.ascii_letters + string.digits + string.punctuation.replace("'", "")
     return "".join(secrets.choice(alphabet) for _ in range(50))
+
+
+def settings_with(**env: str) -> dict:
+    """The settings a process started with `env` reads (and a SECRET_KEY unless `env` says)."""
+    result = run(["-c", READ_SETTINGS], **{"SECRET_KEY": random_secret_key(), **env})
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def test_the_default_database_is_an_sqlite_file_in_the_project():
@@ -98,6 +101,65 @@ def test_a_postgres_url_can_name_a_unix_socket_directory():
     assert database["NAME"] == "postgres"
 
 
+def test_the_default_cache_is_the_database_shared_by_every_worker():
+    cache = settings_with()["cache"]
+    assert cache["BACKEND"] == "referrals.tenancy.cache.AtomicDatabaseCache"
+    assert cache["LOCATION"] == "referrals_cache"
+
+
+@pytest.mark.parametrize(
+    ("url", "backend", "location"),
+    [
+        (
+            "redis://:p%40ss@cache.internal:6379/2",
+            "redis.RedisCache",
+            "redis://:p%40ss@cache.internal:6379/2",
+        ),
+        ("rediss://cache.internal:6380/0", "redis.RedisCache", "rediss://cache.internal:6380/0"),
+        (
+            "memcached://mc1:11211,mc2:11211",
+            "memcached.PyMemcacheCache",
+            ["mc1:11211", "mc2:11211"],
+        ),
+        (
+            "memcached://unix:/run/memcached.sock",
+            "memcached.PyMemcacheCache",
+            ["unix:/run/memcached.sock"],
+        ),
+    ],
+)
+def test_cache_url_points_the_cache_at_redis_or_memcached(url, backend, location):
+    cache = settings_with(CACHE_URL=url)["cache"]
+    assert cache["BACKEND"] == f"django.core.cache.backends.{backend}"
+    assert cache["LOCATION"] == location
+
+
+def test_an_unknown_cache_url_is_refused_without_echoing_it():
+    result = run(
+        ["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), CACHE_URL="mongo://u:hunter2@h"
+    )
+    assert result.returncode != 0
+    assert "CACHE_URL: unknown scheme 'mongo'" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_migrate_alone_makes_the_cache_table(tmp_path):
+    env = {
+        "SECRET_KEY": random_secret_key(),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    assert run(["manage.py", "migrate", "-v0"], **env).returncode == 0
+    # --dry-run prints the CREATE TABLE of a missing table, as on a database never migrated.
+    result = run(["manage.py", "createcachetable", "--dry-run"], **env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Cache table 'referrals_cache' already exists.\n"
+    missing = run(
+        ["manage.py", "createcachetable", "--dry-run"],
+        **{**env, "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"},
+    )
+    assert "CREATE TABLE" in missing.stdout and "referrals_cache" in missing.stdout
+
+
 def test_the_postgresql_backend_runs_on_psycopg_3():
     code = (
         "from django.db.backends.postgresql.psycopg_any import is_psycopg3\n"
@@ -135,6 +197,60 @@ def test_secure_deploy_requires_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "env", [{}, {"DEBUG": "false"}, {"SECRET_KEY": ""}, {"DEBUG": "true", "SECURE_DEPLOY": "true"}]
+)
+def test_without_a_secret_key_nothing_starts_unless_debug_is_on(env):
+    for args in (["-c", READ_SETTINGS], ["manage.py", "check"]):
+        result = run(args, **env)
+        assert result.returncode != 0
+        assert "ImproperlyConfigured: SECRET_KEY must be set" in result.stderr
+        assert "secrets.token_urlsafe" in result.stderr  # says how to make one
+
+
+def test_debug_runs_without_a_key_on_a_throwaway_one():
+    first, second = (settings_with(SECRET_KEY="", DEBUG="true")["secret_key"] for _ in range(2))
+    assert len(first) >= 50 and len(second) >= 50
+    assert first != second
+    result = run(["manage.py", "check"], DEBUG="true")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_run_commands_key_file_is_made_once_private_and_reused(tmp_path):
+    key_file = tmp_path / "var" / "secret_key"
+    made, reused = (
+        subprocess.run(
+            ["scripts/secret_key.sh", str(key_file)],
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for _ in range(2)
+    )
+    assert made == reused == key_file.read_text().strip()
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    # Strong enough for `check --deploy` (security.W009: length and variety).
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        SECRET_KEY=made,
+        SECURE_DEPLOY="true",
+        ALLOWED_HOSTS="example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_test_commands_keys_are_fresh_each_time():
+    keys = {
+        subprocess.run(
+            ["scripts/secret_key.sh"], cwd=BASE_DIR, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(3)
+    }
+    assert len(keys) == 3
+    assert all(len(key) == 64 for key in keys)
+
+
 def test_the_secret_key_comes_from_the_environment():
     key = random_secret_key()
     assert settings_with(SECRET_KEY=key, SECURE_DEPLOY="true")["secret_key"] == key
@@ -152,10 +268,11 @@ def test_check_deploy_is_clean_in_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_check_deploy_flags_the_local_development_key():
+def test_check_deploy_flags_a_weak_key():
     result = run(
         ["manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         DEBUG="false",
+        SECRET_KEY="django-insecure-local-development-key-never-for-production",
         ALLOWED_HOSTS="example.com",
     )
     assert result.returncode != 0

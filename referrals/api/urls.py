@@ -12,7 +12,7 @@ from referrals.sitemap.api import (
     SitemapPageMetricsView,
 )
 
-connections = ConnectionViewSet.as_view({"get": "list_connections", "post": "create"})
+connections = ConnectionViewSet.as_view({"get": "list", "post": "create"})
 connection = ConnectionViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 
 urlpatterns = [

@@ -1,7 +1,7 @@
 """Connections API: thin views over services and selectors."""
 
 from django.db import transaction
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -15,15 +15,23 @@ from referrals.connections.serializers import (
     ConnectionRegisterSerializer,
     ConnectionSerializer,
 )
+from referrals.models import Connection
 from referrals.tenancy.permissions import HasConfigureScope, HasQueryScope
 from referrals.tenancy.scoping import BrandScopedMixin, connection_for_brand
 
 
-class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
+class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
     """Register, list, read and disable the push connections of a brand."""
 
+    # The model, for drf-spectacular and django-filter; rows come from the brand (get_queryset).
+    queryset = Connection.objects.none()
+    filterset_class = ConnectionFilter
+    serializer_class = ConnectionRegisterSerializer  # what OPTIONS describes for POST
     lookup_field = "connection_id"
     lookup_value_regex = "[^/]+"
+
+    def get_queryset(self):
+        return self.get_brand().connections.all()
 
     def get_permissions(self):
         if self.action in ("create", "destroy"):
@@ -50,22 +58,13 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.ViewSet):
 
     @extend_schema(
         operation_id="connections_list",
-        parameters=[
-            BRAND_ID_PARAM,
-            OpenApiParameter("status", str, enum=["active", "disabled"]),
-            OpenApiParameter("website", str),
-            OpenApiParameter("provider", str, enum=["adobe_analytics"]),
-        ],
+        parameters=[BRAND_ID_PARAM],  # the query parameters come from ConnectionFilter
         responses={200: ConnectionListSerializer, **error_responses(400, *COMMON_ERRORS)},
     )
-    def list_connections(self, request, brand_id: str):
-        # Not named `list`: drf-spectacular would describe the body as an array, not {items}.
-        brand = self.get_brand()
-        filterset = ConnectionFilter(request.query_params, queryset=brand.connections.all())
-        if not filterset.is_valid():
-            raise ValidationError(filterset.errors)
-        items = ConnectionSerializer(filterset.qs.order_by("-created_at", "id"), many=True).data
-        return Response({"items": items})
+    def list(self, request, brand_id: str):
+        # DjangoFilterBackend: an invalid filter value is a ValidationError, so a 400.
+        connections = self.filter_queryset(self.get_queryset()).order_by("-created_at", "id")
+        return Response({"items": ConnectionSerializer(connections, many=True).data})
 
     @extend_schema(
         operation_id="connections_retrieve",

@@ -7,9 +7,18 @@ from referrals.models import PROVIDERS, Connection
 
 
 class ConnectionFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=Connection.STATUS_CHOICES)
-    provider = django_filters.ChoiceFilter(choices=list(PROVIDERS.items()))
-    website = django_filters.CharFilter(method="filter_website")
+    # help_text becomes the parameter's description in the OpenAPI schema (drf-spectacular).
+    status = django_filters.ChoiceFilter(
+        choices=Connection.STATUS_CHOICES, help_text="Only connections with this status."
+    )
+    provider = django_filters.ChoiceFilter(
+        choices=list(PROVIDERS.items()), help_text="Only connections of this provider."
+    )
+    website = django_filters.CharFilter(
+        method="filter_website",
+        help_text="Only this website, in any spelling: https://www.Example.com/ finds "
+        "example.com (a value that is not a hostname finds nothing).",
+    )
 
     class Meta:
         model = Connection

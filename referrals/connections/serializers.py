@@ -1,5 +1,6 @@
 """API shapes: the connection object and the register body."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from referrals.models import Connection
@@ -29,5 +30,6 @@ class ConnectionRegisterSerializer(serializers.Serializer):
     provider = serializers.CharField(max_length=100)
 
 
+@extend_schema_serializer(many=False)  # the list is the body's `items`, not the body
 class ConnectionListSerializer(serializers.Serializer):
     items = ConnectionSerializer(many=True)

@@ -1,55 +1,51 @@
-"""Per-API-key rate limits, counted in the database so every worker process shares them."""
+"""Per-API-key rate limits: DRF throttles counting in Django's cache, which all workers share."""
 
-import math
-import time
-
-from django.db import connection
 from rest_framework.settings import api_settings
-from rest_framework.throttling import BaseThrottle
-
-from referrals.models import RateLimitCounter
-
-_TABLE = RateLimitCounter._meta.db_table
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+from rest_framework.throttling import SimpleRateThrottle
 
 
-def parse_rate(rate: str) -> tuple[int, int]:
-    """'120/min' -> (120, 60)."""
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period.strip()[0]]
+class ApiKeyRateThrottle(SimpleRateThrottle):
+    """A fixed window per API key and scope, counted exactly however many workers serve it.
 
-
-def counter_hit(*, key: str, window: int) -> tuple[int, int]:
-    """Count one request in the current fixed window; (count so far, window start)."""
-    start = int(time.time()) // window * window
-    with connection.cursor() as cursor:  # one atomic statement, no transaction needed
-        cursor.execute(
-            f"INSERT INTO {_TABLE} (key, window_start, count) VALUES (%s, %s, 1) "
-            f"ON CONFLICT (key) DO UPDATE SET "
-            f"count = CASE WHEN {_TABLE}.window_start = excluded.window_start "
-            f"THEN {_TABLE}.count + 1 ELSE 1 END, window_start = excluded.window_start "
-            f"RETURNING count",
-            [key, start],
-        )
-        return cursor.fetchone()[0], start
-
-
-class ApiKeyRateThrottle(BaseThrottle):
-    """Fixed window per key and scope; decided before the request body is read."""
+    DRF's SimpleRateThrottle keeps a list of request times with a get, then a set: requests on
+    two workers at once read the same list and one write is lost, so more than the rate gets
+    through. Here a window is one counter, `cache.incr` (made by `cache.add` on the window's
+    first request), atomic on Redis, Memcached, the local-memory cache and
+    AtomicDatabaseCache. Windows start on multiples of their length (12:00:00, 12:01:00 for
+    "/min"); `wait()` is the rest of the window, which DRF sends as `Retry-After`. DRF
+    throttles before the view runs, so a refused request's body is never read.
+    """
 
     scope = "api_key"
 
+    def get_rate(self) -> str:
+        # Read at each request, not once at import as DRF does, so that settings overrides apply.
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+
+    def get_cache_key(self, request, view) -> str | None:
+        if request.auth is None:  # no API key: refused before throttling anyway
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": request.auth.pk}
+
     def allow_request(self, request, view) -> bool:
-        if request.auth is None:
+        self.key = self.get_cache_key(request, view)
+        if self.rate is None or self.key is None:
             return True
-        limit, window = parse_rate(api_settings.DEFAULT_THROTTLE_RATES[self.scope])
-        count, start = counter_hit(key=f"{self.scope}:{request.auth.pk}", window=window)
-        self._wait = max(1, math.ceil(start + window - time.time()))
-        return count <= limit
+        self.now = self.timer()
+        start = int(self.now) // self.duration * self.duration
+        self.window_end = start + self.duration
+        key = f"{self.key}_{start}"  # a key per window: nothing is reset, old ones expire
+        try:
+            count = self.cache.incr(key)
+        except ValueError:  # the window's first request (or one racing with it)
+            count = 1 if self.cache.add(key, 1, self.duration) else self.cache.incr(key)
+        return count <= self.num_requests
 
     def wait(self) -> float:
-        return self._wait
+        return self.window_end - self.now
 
 
 class PushRateThrottle(ApiKeyRateThrottle):
+    """The events endpoint's own limit (PUSH_RATE_LIMIT)."""
+
     scope = "push"

@@ -124,11 +124,40 @@ def test_list_filters_by_status_website_and_provider(api_client, brand):
     assert sorted(ids("?provider=adobe_analytics")) == ["a.example", "b.example"]
 
 
-@pytest.mark.parametrize("query", ["?status=paused", "?provider=ga4"])
-def test_list_rejects_unknown_filter_values_with_400(api_client, brand, query):
+@pytest.mark.parametrize(
+    ("query", "field"), [("?status=paused", "status"), ("?provider=ga4", "provider")]
+)
+def test_list_rejects_unknown_filter_values_with_400(api_client, brand, query, field):
     response = api_client.get(url(brand.pk) + query)
     assert response.status_code == 400
-    assert "detail" in response.json()
+    body = response.json()
+    assert body["detail"].startswith(f"{field}: Select a valid choice.")
+    assert list(body["errors"]) == [field]
+
+
+def test_list_filter_errors_come_after_the_brand_check(api_client, other_brand):
+    assert api_client.get(url(other_brand.pk) + "?status=paused").status_code == 404
+
+
+def test_options_on_the_list_route_describes_it(api_client, brand):
+    response = api_client.options(url(brand.pk))
+    assert response.status_code == 200
+    assert set(response.json()["actions"]["POST"]) == {"website", "provider"}
+
+
+def test_the_schema_describes_the_list_filters_and_its_items_body(client):
+    schema = client.get("/v1/schema", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    operation = schema["paths"]["/v1/{brand_id}/ai-referrals/connections"]["get"]
+    query = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+    assert set(query) == {"status", "website", "provider"}
+    assert query["status"]["schema"]["enum"] == ["active", "disabled"]
+    assert query["provider"]["schema"]["enum"] == ["adobe_analytics"]
+    assert query["website"]["schema"] == {"type": "string"}
+    assert "any spelling" in query["website"]["description"]
+    body = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ConnectionList"}
+    items = schema["components"]["schemas"]["ConnectionList"]["properties"]["items"]
+    assert items == {"type": "array", "items": {"$ref": "#/components/schemas/Connection"}}
 
 
 def test_detail_and_404s(api_client, brand, connection, other_brand):

@@ -237,13 +237,15 @@ def test_request_id_is_logged_with_the_push(api_client, connection):
     assert PushLog.objects.get().request_id == "nightly-42"
 
 
+@pytest.mark.usefixtures("one_rate_limit_window")
 def test_query_count_of_a_push_is_pinned(api_client, connection, django_assert_num_queries):
     events = [event(raw_page_value=f"/p/{i}") for i in range(200)]
     push(api_client, connection, events)  # pages exist now: the steady state of a nightly job
-    # key, throttle, brand, connection, allow-list fingerprint, then in one transaction
-    # (a savepoint pair inside the test's transaction): lock, page ids, the upsert (+ its
-    # temporary table on PostgreSQL), push log, connection update. Nothing per row.
-    expected = 13 if db.vendor == "postgresql" else 12
+    # key, throttle (counter read + compare-and-set), brand, connection, allow-list
+    # fingerprint, then in one transaction (a savepoint pair inside the test's transaction):
+    # lock, page ids, the upsert (+ its temporary table on PostgreSQL), push log, connection
+    # update. Nothing per row.
+    expected = 14 if db.vendor == "postgresql" else 13
     with django_assert_num_queries(expected):
         assert push(api_client, connection, events).status_code == 200
 

@@ -655,26 +655,27 @@ def busy_site(brand, connection):
             make_row(connection, page, D - timedelta(days=day), "claude", sessions=1)
 
 
+@pytest.mark.usefixtures("one_rate_limit_window")
 @pytest.mark.parametrize("ordering", ["depth,url", "-ai_referrals"])
 def test_query_counts_are_pinned(api_client, brand, busy_site, django_assert_num_queries, ordering):
-    api_client.get(pages_url(brand.pk))  # records last_used_at on the key
-    # auth + rate-limit counter + brand + website + count + pages + their totals; ordering by
-    # AI referrals reads the sessions per page and the urls first (+2)
+    api_client.get(pages_url(brand.pk))  # records last_used_at on the key, starts the window
+    # auth + rate-limit counter (read + compare-and-set) + brand + website + count + pages +
+    # their totals; ordering by AI referrals reads the sessions per page and the urls first (+2)
     ranked = 2 if ordering == "-ai_referrals" else 0
-    with django_assert_num_queries(7 + ranked):
+    with django_assert_num_queries(8 + ranked):
         body = get_items(api_client, brand, ordering=ordering, limit=10)
     assert len(body["items"]) == 10
     assert body["items"][0]["ai_referrals"]["count_by_platform"]
-    # auth + rate-limit counter + brand + website + count + pages + totals of all pages
-    with django_assert_num_queries(7 + ranked):
+    # auth + rate-limit counter (2) + brand + website + count + pages + totals of all pages
+    with django_assert_num_queries(8 + ranked):
         response = api_client.get(export_url(brand.pk), {**WINDOW, "ordering": ordering})
     assert len(csv_rows(response)) == 13
     page_id = body["items"][0]["id"]
-    # auth + rate-limit counter + brand + page + its website's active connection (resolved in
-    # Python, not as a subquery of every row read) + totals (or series)
-    with django_assert_num_queries(6):
+    # auth + rate-limit counter (2) + brand + page + its website's active connection
+    # (resolved in Python, not as a subquery of every row read) + totals (or series)
+    with django_assert_num_queries(7):
         assert api_client.get(pages_url(brand.pk, page_id), WINDOW).status_code == 200
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(7):
         assert api_client.get(pages_url(brand.pk, page_id, "/metrics")).status_code == 200
 
 
