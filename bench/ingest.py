@@ -4,8 +4,9 @@ Run with `make bench-ingest` (starts a throwaway PostgreSQL) or with DATABASE_UR
 empty PostgreSQL database. Prints medians of: the end-to-end push (HTTP in to response out),
 the floor (COPY + one INSERT ... ON CONFLICT DO UPDATE by raw psycopg, no HTTP, no
 validation), the naive reference (DRF ModelSerializer(many=True) + update_or_create per row,
-1,000 rows timed and scaled), their ratios, the worker's peak memory, and a 10,000-row push
-on the SQLite default.
+1,000 rows timed and scaled), their ratios, the worker's peak memory, a 10,000-row push on
+the SQLite default, and parse + validate of one batch in process (no HTTP, no database), to
+compare schema changes without the database's noise.
 """
 
 import http.client
@@ -247,6 +248,20 @@ def sqlite_push(port: int) -> list[float]:
             server.wait()
 
 
+def parse_seconds(runs: int = 21) -> float:
+    """Median time of parse + validate of one 10,000-row NDJSON batch (the msgspec fast path)."""
+    from referrals.ingest import pipeline
+
+    body = ndjson(make_batch(0, END))
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        rows, _ = pipeline.events_parse(body, pipeline.FORMAT_NDJSON)
+        times.append(time.perf_counter() - started)
+    assert len(rows) == BATCH
+    return statistics.median(times)
+
+
 def main() -> None:
     if sys.argv[1:] == ["--seed-only"]:  # used by sqlite_push, in a process of its own
         import django
@@ -288,6 +303,7 @@ def main() -> None:
         naive_per_row(connection, make_batch(5000 + i, END)) for i in range(3)
     )
     sqlite_times = sqlite_push(port + 1)
+    parse_s = parse_seconds()
 
     push_s, floor_s = statistics.median(pushes), statistics.median(floors)
     rows = [
@@ -306,6 +322,11 @@ def main() -> None:
             "naive: ModelSerializer + update_or_create",
             f"{naive * 1000:8.1f} ms",
             f"{BATCH / naive:10,.0f} rows/s",
+        ),
+        (
+            "parse + validate, in process (fast path)",
+            f"{parse_s * 1000:8.1f} ms",
+            f"{BATCH / parse_s:10,.0f} rows/s",
         ),
         (
             "SQLite default: end-to-end push",
