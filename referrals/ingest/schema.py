@@ -268,16 +268,21 @@ FastEvent = msgspec.defstruct(
 FastEvent.__doc__ = "The strict common case; anything else falls back to `validate_event`."
 fast_event_decoder = msgspec.json.Decoder(FastEvent)
 fast_batch_decoder = msgspec.json.Decoder(list[FastEvent])
-_AMOUNTS = tuple(i for i, field in enumerate(EVENT_FIELDS) if field.kind is AMOUNT)
+_AMOUNTS = tuple(field.name for field in EVENT_FIELDS if field.kind is AMOUNT)
 
 
-def row_from_fast(event: FastEvent) -> Row:
-    """The row of a decoded event, with the values `validate_event` gives (amounts as Decimal)."""
-    values = list(astuple(event))
-    for i in _AMOUNTS:
-        if values[i] is not None:
-            values[i] = revenue_decimal(values[i])
-    return Row._make(values)
+def rows_from_fast(events: list[FastEvent]) -> list[Row]:
+    """The rows of decoded events, with the values `validate_event` gives (amounts as Decimal).
+
+    Amounts are converted in place on the (throwaway) decoded structs; the rest is one
+    C-level astuple per event, cheaper than building each Row field by field in Python.
+    """
+    for name in _AMOUNTS:
+        for event in events:
+            value = getattr(event, name)
+            if value is not None:
+                setattr(event, name, revenue_decimal(value))
+    return list(map(Row._make, map(astuple, events)))
 
 
 # --- OpenAPI -------------------------------------------------------------------------------
