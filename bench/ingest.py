@@ -4,118 +4,46 @@ Run with `make bench-ingest` (starts a throwaway PostgreSQL) or with DATABASE_UR
 empty PostgreSQL database. Prints medians of: the end-to-end push (HTTP in to response out),
 the floor (COPY + one INSERT ... ON CONFLICT DO UPDATE by raw psycopg, no HTTP, no
 validation), the naive reference (DRF ModelSerializer(many=True) + update_or_create per row,
-1,000 rows timed and scaled), their ratios, the worker's peak memory, and a 10,000-row push
-on the SQLite default.
+1,000 rows timed and scaled), their ratios, the worker's peak memory, a 10,000-row push on
+the SQLite default, and parse + validate of one batch in process (no HTTP, no database), to
+compare schema changes without the database's noise.
 """
 
 import http.client
 import json
 import os
-import random
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
+from reliability.harness import (  # noqa: E402
+    BATCH,
+    PAGES,
+    make_batch,
+    memory_kib,
+    ndjson,
+    page_value,
+    seed_objects,
+    setup_django,
+    start_gunicorn,
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 os.environ["PUSH_RATE_LIMIT"] = "100000/min"
 
 PUSHES = int(os.environ.get("BENCH_PUSHES", "9"))
 PRELOAD_ROWS = int(os.environ.get("BENCH_PRELOAD_ROWS", "1000000"))
-BATCH = 10_000
-PAGES = 2_000
 # The preloaded days end here; push i ends i days later, still in the past (dates later than
 # tomorrow are refused).
 END = datetime.now(UTC).date() - timedelta(days=PUSHES + 2)
-
-AI_REFERRERS = [
-    "chatgpt.com",
-    "https://chatgpt.com/",
-    "https://chatgpt.com/c/6650a1b2-aaaa-bbbb",
-    "chat.openai.com",
-    "https://www.perplexity.ai/search?q=best+running+shoes",
-    "perplexity",
-    "claude.ai",
-    "https://claude.ai/chat/0b1c",
-    "https://gemini.google.com/app",
-    "copilot.microsoft.com",
-    "https://www.bing.com/chat?form=NTPCHB",
-    "https://x.com/i/grok?conversation=1",
-    "chat.deepseek.com",
-    "https://example.com/landing?utm_source=chatgpt.com&utm_medium=referral",
-    "https://chat.mistral.ai/chat/" + "a" * 240,  # truncated at 255 bytes by the source tool
-    "poe.com",
-]
-OTHER_REFERRERS = [
-    "google.com",
-    "https://www.google.com/",
-    "Typed/Bookmarked",
-    "(direct)",
-    "facebook.com",
-    "https://www.bing.com/search?q=x",
-]
-
-
-def page_value(i: int) -> str:
-    return f"/section-{i % 25}/article-{i}-{'x' * (i % 40)}"
-
-
-def make_batch(seed: int, day_end: date) -> list[dict]:
-    """10,000 events: 80% AI referrers in mixed raw forms, 30 days, 2,000 pages, ~1% repeats."""
-    rng = random.Random(seed)
-    events = []
-    for _ in range(BATCH):
-        referrer = rng.choice(AI_REFERRERS) if rng.random() < 0.8 else rng.choice(OTHER_REFERRERS)
-        sessions = rng.randint(1, 300)
-        events.append(
-            {
-                "date": (day_end - timedelta(days=rng.randrange(30))).isoformat(),
-                "raw_referrer_value": referrer,
-                "raw_page_value": page_value(rng.randrange(PAGES)),
-                "pageviews": sessions + rng.randint(0, 200),
-                "sessions": sessions,
-                "transactions": rng.randint(0, 3),
-                "purchase_revenue": round(rng.random() * 500, 2) if rng.random() < 0.3 else None,
-                "batch_id": f"bench-{seed}",
-            }
-        )
-    for i in rng.sample(range(1, BATCH), BATCH // 100):  # repeated keys inside the batch
-        events[i] = {**events[i - 1], "sessions": events[i]["sessions"]}
-    return events
-
-
-def ndjson(events: list[dict]) -> bytes:
-    return "\n".join(json.dumps(e) for e in events).encode()
-
-
-def setup_django():
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-def seed_objects(website: str):
-    from referrals.connections.services import connection_register
-    from referrals.models import Brand, Organization
-    from referrals.tenancy.services import api_key_create
-
-    org, _ = Organization.objects.get_or_create(name=f"Bench {uuid.uuid4().hex[:6]}")
-    brand = Brand.objects.create(organization=org, name="Bench brand")
-    connection = connection_register(brand=brand, website=website, provider="adobe_analytics")
-    token = api_key_create(organization=org, name="bench", scopes=["configure", "query"]).token
-    return brand, connection, token
 
 
 def preload(connection, rows: int) -> None:
@@ -154,47 +82,9 @@ def preload(connection, rows: int) -> None:
         print(f"preloaded: {cursor.fetchone()[0]:,} rows in referrals_referralrow")
 
 
-def start_gunicorn(
-    env_extra: dict, port: int, workers: int = 1, extra_args: tuple = (), **popen
-) -> subprocess.Popen:
-    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", **env_extra}
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/gunicorn"),
-            "project.wsgi",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-            *extra_args,
-        ],
-        cwd=ROOT,
-        env=env,
-        **popen,
-    )
-    for _ in range(100):
-        try:
-            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/v1/schema")
-            return process
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError("gunicorn did not start")
-
-
 def worker_pid(master: subprocess.Popen) -> int:
     children = Path(f"/proc/{master.pid}/task/{master.pid}/children").read_text().split()
     return int(children[0])
-
-
-def memory_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
 
 
 def http_push(port: int, path: str, token: str, body: bytes) -> tuple[float, dict]:
@@ -358,6 +248,20 @@ def sqlite_push(port: int) -> list[float]:
             server.wait()
 
 
+def parse_seconds(runs: int = 21) -> float:
+    """Median time of parse + validate of one 10,000-row NDJSON batch (the msgspec fast path)."""
+    from referrals.ingest import pipeline
+
+    body = ndjson(make_batch(0, END))
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        rows, _ = pipeline.events_parse(body, pipeline.FORMAT_NDJSON)
+        times.append(time.perf_counter() - started)
+    assert len(rows) == BATCH
+    return statistics.median(times)
+
+
 def main() -> None:
     if sys.argv[1:] == ["--seed-only"]:  # used by sqlite_push, in a process of its own
         import django
@@ -399,6 +303,7 @@ def main() -> None:
         naive_per_row(connection, make_batch(5000 + i, END)) for i in range(3)
     )
     sqlite_times = sqlite_push(port + 1)
+    parse_s = parse_seconds()
 
     push_s, floor_s = statistics.median(pushes), statistics.median(floors)
     rows = [
@@ -417,6 +322,11 @@ def main() -> None:
             "naive: ModelSerializer + update_or_create",
             f"{naive * 1000:8.1f} ms",
             f"{BATCH / naive:10,.0f} rows/s",
+        ),
+        (
+            "parse + validate, in process (fast path)",
+            f"{parse_s * 1000:8.1f} ms",
+            f"{BATCH / parse_s:10,.0f} rows/s",
         ),
         (
             "SQLite default: end-to-end push",

@@ -2,7 +2,7 @@
 
 Everything runs on this machine: PostgreSQL from scripts/pg.sh on a unix socket, gunicorn on
 127.0.0.1. The driver process itself runs Django against the same database, to seed objects
-and to read back what was stored.
+and to read back what was stored. bench/ingest.py uses the same batches, seeds and gunicorn.
 """
 
 import contextlib
@@ -15,15 +15,14 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-
-from bench import ingest as bench  # noqa: E402  (helpers: batches, seeds, gunicorn)
 
 APP_NAME = "referrals-service"  # application_name of gunicorn's sessions in pg_stat_activity
 KEY = tuple[str, str, str]  # (date, raw_referrer_value, raw_page_value)
@@ -63,6 +62,16 @@ class Postgres:
         _pg_sh("pg_stop", {"PG_DIR": self.dir})
 
 
+def setup_django() -> None:
+    """Django set up against the environment's DATABASE_URL, with every migration applied."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
 @contextlib.contextmanager
 def database():
     """A migrated throwaway PostgreSQL; Django in this process is set up against it."""
@@ -70,7 +79,7 @@ def database():
     try:
         os.environ["DATABASE_URL"] = pg.url
         os.environ["CONN_MAX_AGE"] = "0"  # the driver reconnects after a fault
-        bench.setup_django()
+        setup_django()
         yield pg
     finally:
         from django.db import connections
@@ -100,6 +109,46 @@ def service_backends(in_transaction: bool = False) -> list[int]:
 # --- gunicorn -----------------------------------------------------------------------------
 
 
+def start_gunicorn(
+    env_extra: dict, port: int, workers: int = 1, extra_args: tuple = (), **popen
+) -> subprocess.Popen:
+    """gunicorn serving the project on 127.0.0.1:`port`, once it answers."""
+    env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", **env_extra}
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "project.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "120",
+            "--log-level",
+            "warning",
+            *extra_args,
+        ],
+        cwd=ROOT,
+        env=env,
+        **popen,
+    )
+    for _ in range(100):
+        try:
+            http.client.HTTPConnection("127.0.0.1", port, timeout=1).request("GET", "/v1/schema")
+            return process
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """A memory figure of /proc/<pid>/status (VmRSS, VmHWM), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -107,7 +156,7 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """gunicorn on a free port, started by bench/ingest.py's helper; stderr kept in a file."""
+    """gunicorn on a free port (start_gunicorn); stderr kept in a file."""
 
     def __init__(self, pg: Postgres, workers: int = 4, env: dict | None = None, name="gunicorn"):
         self.port = free_port()
@@ -121,7 +170,7 @@ class Gunicorn:
             "--access-logformat",
             "%(p)s %(s)s %(U)s",
         )
-        self.process = bench.start_gunicorn(
+        self.process = start_gunicorn(
             {"DATABASE_URL": service_url(pg), "PUSH_RATE_LIMIT": "100000/min", **(env or {})},
             self.port,
             workers=workers,
@@ -142,7 +191,7 @@ class Gunicorn:
             time.sleep(0.1)
 
     def rss_mib(self) -> list[float]:
-        return [bench.memory_kib(pid, "VmRSS") / 1024 for pid in self.workers()]
+        return [memory_kib(pid, "VmRSS") / 1024 for pid in self.workers()]
 
     def log_count(self, fragment: str) -> int:
         return self.log_path.read_text(errors="replace").count(fragment)
@@ -188,6 +237,84 @@ def worker_serving(server: Gunicorn, client_port: int) -> int | None:
 
 # --- seeds and batches --------------------------------------------------------------------
 
+BATCH = 10_000
+PAGES = 2_000
+# The last day of the checks' batches: in the past, so later days stay valid (dates later than
+# tomorrow are refused).
+END = datetime.now(UTC).date() - timedelta(days=11)
+
+AI_REFERRERS = [
+    "chatgpt.com",
+    "https://chatgpt.com/",
+    "https://chatgpt.com/c/6650a1b2-aaaa-bbbb",
+    "chat.openai.com",
+    "https://www.perplexity.ai/search?q=best+running+shoes",
+    "perplexity",
+    "claude.ai",
+    "https://claude.ai/chat/0b1c",
+    "https://gemini.google.com/app",
+    "copilot.microsoft.com",
+    "https://www.bing.com/chat?form=NTPCHB",
+    "https://x.com/i/grok?conversation=1",
+    "chat.deepseek.com",
+    "https://example.com/landing?utm_source=chatgpt.com&utm_medium=referral",
+    "https://chat.mistral.ai/chat/" + "a" * 240,  # truncated at 255 bytes by the source tool
+    "poe.com",
+]
+OTHER_REFERRERS = [
+    "google.com",
+    "https://www.google.com/",
+    "Typed/Bookmarked",
+    "(direct)",
+    "facebook.com",
+    "https://www.bing.com/search?q=x",
+]
+
+
+def page_value(i: int) -> str:
+    return f"/section-{i % 25}/article-{i}-{'x' * (i % 40)}"
+
+
+def make_batch(seed: int, day_end: date) -> list[dict]:
+    """10,000 events: 80% AI referrers in mixed raw forms, 30 days, 2,000 pages, ~1% repeats."""
+    rng = random.Random(seed)
+    events = []
+    for _ in range(BATCH):
+        referrer = rng.choice(AI_REFERRERS) if rng.random() < 0.8 else rng.choice(OTHER_REFERRERS)
+        sessions = rng.randint(1, 300)
+        events.append(
+            {
+                "date": (day_end - timedelta(days=rng.randrange(30))).isoformat(),
+                "raw_referrer_value": referrer,
+                "raw_page_value": page_value(rng.randrange(PAGES)),
+                "pageviews": sessions + rng.randint(0, 200),
+                "sessions": sessions,
+                "transactions": rng.randint(0, 3),
+                "purchase_revenue": round(rng.random() * 500, 2) if rng.random() < 0.3 else None,
+                "batch_id": f"bench-{seed}",
+            }
+        )
+    for i in rng.sample(range(1, BATCH), BATCH // 100):  # repeated keys inside the batch
+        events[i] = {**events[i - 1], "sessions": events[i]["sessions"]}
+    return events
+
+
+def ndjson(events: list[dict]) -> bytes:
+    return "\n".join(json.dumps(e) for e in events).encode()
+
+
+def seed_objects(website: str):
+    """A new organization, brand, active connection to `website`, and a configure+query token."""
+    from referrals.connections.services import connection_register
+    from referrals.models import Brand, Organization
+    from referrals.tenancy.services import api_key_create
+
+    org, _ = Organization.objects.get_or_create(name=f"Bench {uuid.uuid4().hex[:6]}")
+    brand = Brand.objects.create(organization=org, name="Bench brand")
+    connection = connection_register(brand=brand, website=website, provider="adobe_analytics")
+    token = api_key_create(organization=org, name="bench", scopes=["configure", "query"]).token
+    return brand, connection, token
+
 
 @dataclass
 class Tenant:
@@ -202,15 +329,15 @@ class Tenant:
 
 
 def seed(website: str) -> Tenant:
-    brand, connection, token = bench.seed_objects(website)
+    brand, connection, token = seed_objects(website)
     return Tenant(brand.pk, connection.pk, token, connection)
 
 
 def key_pool(size: int, seed: int = 0) -> list[dict]:
-    """`size` events with distinct upsert keys, in the realistic mix of bench/ingest.py."""
+    """`size` events with distinct upsert keys, in the realistic mix of make_batch."""
     pool, seen, batch = [], set(), 0
     while len(pool) < size:
-        for event in bench.make_batch(seed * 1000 + batch, bench.END):
+        for event in make_batch(seed * 1000 + batch, END):
             key = event_key(event)
             if key not in seen:
                 seen.add(key)
@@ -239,10 +366,6 @@ def stamp(events: list[dict], batch_id: str, base: int) -> list[dict]:
             }
         )
     return out
-
-
-def ndjson(events: list[dict]) -> bytes:
-    return bench.ndjson(events)
 
 
 def accepted_keys(events: list[dict]) -> dict[KEY, tuple]:
@@ -310,7 +433,7 @@ def shuffled(events: list[dict], rng: random.Random) -> list[dict]:
 
 
 def day(offset: int) -> str:
-    return (bench.END - timedelta(days=offset)).isoformat()
+    return (END - timedelta(days=offset)).isoformat()
 
 
 # --- HTTP ---------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
-"""POST .../connections/{id}/events: HTTP concerns of a push (limits, formats) around ingest."""
+"""POST .../connections/{id}/events: a push's HTTP side (limits, formats, OpenAPI) around ingest."""
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -8,6 +9,7 @@ from rest_framework.views import APIView
 
 from referrals.api.schema import BRAND_ID_PARAM, CONNECTION_ID_PARAM, error_responses
 from referrals.ingest import pipeline as ingest
+from referrals.ingest import schema as events
 from referrals.ingest.pipeline import PushContext, PushError
 from referrals.models import Connection
 from referrals.tenancy.permissions import HasConfigureScope
@@ -71,22 +73,16 @@ def dry_run_flag(request) -> bool:
 
 
 class EventSchema(serializers.Serializer):
-    date = serializers.DateField(help_text="YYYY-MM-DD; not later than today (UTC) + 1 day.")
-    raw_referrer_value = serializers.CharField(min_length=1, max_length=512)
-    raw_page_value = serializers.CharField(min_length=1, max_length=2048)
-    pageviews = serializers.IntegerField(
-        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
-    )
-    sessions = serializers.IntegerField(
-        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
-    )
-    transactions = serializers.IntegerField(
-        min_value=0, max_value=2**63 - 1, required=False, allow_null=True
-    )
-    purchase_revenue = serializers.FloatField(
-        min_value=0, max_value=1e12, required=False, allow_null=True
-    )
-    batch_id = serializers.CharField(max_length=128, required=False, allow_null=True)
+    """The push event in the OpenAPI schema; EventSchemaExtension gives its fields."""
+
+
+class EventSchemaExtension(OpenApiSerializerExtension):
+    """Describes EventSchema from the one declaration of the fields (schema.EVENT_FIELDS)."""
+
+    target_class = EventSchema
+
+    def map_serializer(self, auto_schema, direction):
+        return events.openapi_event()
 
 
 class PushOutcomeSchema(serializers.Serializer):

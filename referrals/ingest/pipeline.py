@@ -133,7 +133,7 @@ def _parse_fast(body: bytes, fmt: str) -> list[Row] | None:
         return None
     if max(event.date for event in decoded) > events.latest_allowed_date():
         return None
-    return [events.row_from_fast(event) for event in decoded]
+    return events.rows_from_fast(decoded)
 
 
 def _decode_careful(body: bytes, fmt: str) -> list:

@@ -1,35 +1,32 @@
-"""Push event schema: a fast msgspec decoder, and the per-field validator that has the last word.
+"""Push event schema, declared once (EVENT_FIELDS): the fast decoder, the validator, OpenAPI.
 
-The fast path decodes a whole well-formed batch in C. Whenever it refuses anything, the batch
-goes through `validate_event`, which is authoritative: it lists every error in the
-FastAPI/pydantic shape and accepts a little more than the fast path (integral floats such as
-`12.0` for counts, unknown fields with a warning). The fast path may only ever accept what
-`validate_event` accepts, with the same values; tests/ingest/test_schema.py checks that property.
+`EVENT_FIELDS` says each field's name, kind, whether it is required, its bounds and its error
+messages and types. Three things derive from it:
+
+- `FastEvent`, a msgspec struct that decodes a whole well-formed batch in C;
+- `validate_event`, the authoritative validator: whenever the fast path refuses anything, the
+  batch goes through it, and it lists every error in the FastAPI/pydantic shape. It accepts a
+  little more than the fast path (integral floats such as `12.0` for counts, unknown fields
+  with a warning). The fast path may only ever accept what `validate_event` accepts, with the
+  same values; tests/ingest/test_schema.py checks that property;
+- `openapi_event`, the event object of the OpenAPI schema (/v1/schema).
 """
 
 import datetime as dt
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, NamedTuple
 
 import msgspec
+from msgspec.structs import astuple
 
 MAX_COUNT = 2**63 - 1
 MAX_REVENUE = 10**12
 MAX_REFERRER = 512
 MAX_PAGE = 2048
 MAX_BATCH_ID = 128
-FIELDS = (
-    "date",
-    "raw_referrer_value",
-    "raw_page_value",
-    "pageviews",
-    "sessions",
-    "transactions",
-    "purchase_revenue",
-    "batch_id",
-)
-FIELDS_SET = frozenset(FIELDS)
 _REVENUE_QUANTUM = Decimal("0.0001")
 
 # Messages follow pydantic v2 wording, so clients that parse FastAPI errors understand them.
@@ -42,68 +39,12 @@ MSG_NUMBER = "Input should be a valid number"
 MSG_FINITE = "Input should be a finite number"
 MSG_GE = "Input should be greater than or equal to 0"
 MSG_LE = "Input should be less than or equal to {limit}"
-MSG_TOO_SHORT = "String should have at least 1 character"
+MSG_TOO_SHORT = "String should have at least {limit} character{s}"
 MSG_TOO_LONG = "String should have at most {limit} characters"
 MSG_NUL = "String should not contain NUL characters"
 MSG_UNICODE = "Input should be a valid string, unable to parse raw data as a unicode string"
 MSG_DATE = "Input should be a valid date in the format YYYY-MM-DD"
 MSG_DATE_FUTURE = "Date should not be later than {limit} (today UTC + 1 day)"
-
-
-class Row(NamedTuple):
-    """A validated event, ready for normalization and the upsert."""
-
-    date: dt.date
-    raw_referrer_value: str
-    raw_page_value: str
-    pageviews: int | None
-    sessions: int | None
-    transactions: int | None
-    purchase_revenue: Decimal | None
-    batch_id: str | None
-
-
-Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
-
-
-class FastEvent(msgspec.Struct, forbid_unknown_fields=True):
-    """The strict common case; anything else falls back to `validate_event`."""
-
-    date: dt.date
-    raw_referrer_value: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REFERRER)]
-    raw_page_value: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PAGE)]
-    pageviews: Count | None = None
-    sessions: Count | None = None
-    transactions: Count | None = None
-    purchase_revenue: Annotated[float, msgspec.Meta(ge=0, le=MAX_REVENUE)] | None = None
-    batch_id: Annotated[str, msgspec.Meta(max_length=MAX_BATCH_ID)] | None = None
-
-
-fast_event_decoder = msgspec.json.Decoder(FastEvent)
-fast_batch_decoder = msgspec.json.Decoder(list[FastEvent])
-
-
-def revenue_decimal(value: float | int) -> Decimal:
-    """Four places from the shortest repr: 0.1 stays 0.1, not 0.1000000000000000055."""
-    return Decimal(repr(float(value))).quantize(_REVENUE_QUANTUM)
-
-
-def row_from_fast(event: FastEvent) -> Row:
-    revenue = event.purchase_revenue
-    return Row(
-        event.date,
-        event.raw_referrer_value,
-        event.raw_page_value,
-        event.pageviews,
-        event.sessions,
-        event.transactions,
-        None if revenue is None else revenue_decimal(revenue),
-        event.batch_id,
-    )
-
-
-def latest_allowed_date() -> dt.date:
-    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
 
 
 class FieldError(Exception):
@@ -113,58 +54,55 @@ class FieldError(Exception):
         self.type = type_
 
 
-def _string(value: Any, *, max_length: int, min_length: int) -> str:
+@dataclass(frozen=True)
+class Kind:
+    """What a field holds, as each path sees it.
+
+    `decoded`: the type msgspec decodes on the fast path; `value`: the type of the validated
+    value (in a Row); `openapi`: its OpenAPI type; `type_error`: the (msg, type) of a value of
+    another JSON type; `check(field, value, latest)`: the careful path's rule for a non-null
+    value, returning the validated value or raising FieldError (`latest` is the last date
+    allowed). Counts and amounts are never negative, so their lower bound 0 (MSG_GE) belongs
+    to the kind; the other bounds are the field's.
+    """
+
+    decoded: type
+    value: type
+    openapi: dict
+    type_error: tuple[str, str]
+    check: Callable[["Field", Any, dt.date], Any]
+    minimum: int | None = None
+
+
+@dataclass(frozen=True)
+class Field:
+    """One event field. Required fields refuse null; optional ones take null or absence."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    min_length: int | None = None
+    max_length: int | None = None
+    maximum: int | None = None
+    description: str | None = None
+
+
+def revenue_decimal(value: float | int) -> Decimal:
+    """Four places from the shortest repr: 0.1 stays 0.1, not 0.1000000000000000055."""
+    return Decimal(repr(float(value))).quantize(_REVENUE_QUANTUM)
+
+
+def latest_allowed_date() -> dt.date:
+    return dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+
+
+def _type_error(field: Field) -> FieldError:
+    return FieldError(*field.kind.type_error)
+
+
+def _check_date(field: Field, value: Any, latest: dt.date) -> dt.date:
     if not isinstance(value, str):
-        raise FieldError(MSG_STRING, "string_type")
-    if len(value) < min_length:
-        raise FieldError(MSG_TOO_SHORT, "string_too_short")
-    if len(value) > max_length:
-        raise FieldError(MSG_TOO_LONG.format(limit=max_length), "string_too_long")
-    if "\x00" in value:
-        raise FieldError(MSG_NUL, "string_nul")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")  # a lone surrogate ("\ud800") is valid JSON, not UTF-8
-        except UnicodeEncodeError:
-            raise FieldError(MSG_UNICODE, "string_unicode") from None
-    return value
-
-
-def _count(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(MSG_INT, "int_type")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise FieldError(MSG_FINITE, "finite_number")
-        if not value.is_integer():
-            raise FieldError(MSG_INT_FRACTION, "int_from_float")
-        value = int(value)
-    if value < 0:
-        raise FieldError(MSG_GE, "greater_than_equal")
-    if value > MAX_COUNT:
-        raise FieldError(MSG_LE.format(limit=MAX_COUNT), "less_than_equal")
-    return value
-
-
-def _revenue(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise FieldError(MSG_NUMBER, "float_type")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise FieldError(MSG_FINITE, "finite_number")
-    if value < 0:
-        raise FieldError(MSG_GE, "greater_than_equal")
-    if value > MAX_REVENUE:
-        raise FieldError(MSG_LE.format(limit=MAX_REVENUE), "less_than_equal")
-    return revenue_decimal(value)
-
-
-def _date(value: Any, latest: dt.date) -> dt.date:
-    if not isinstance(value, str):
-        raise FieldError(MSG_DATE, "date_type")
+        raise _type_error(field)
     # fromisoformat also takes "20260520" and "2026-W21-3"; the contract is YYYY-MM-DD only.
     if len(value) != 10 or value[4] != "-" or value[7] != "-" or not value.isascii():
         raise FieldError(MSG_DATE, "date_parsing")
@@ -177,22 +115,110 @@ def _date(value: Any, latest: dt.date) -> dt.date:
     return day
 
 
-def _optional_batch_id(value: Any) -> str | None:
-    if value is None:
-        return None
-    return _string(value, max_length=MAX_BATCH_ID, min_length=0)
+def _check_text(field: Field, value: Any, latest: dt.date) -> str:
+    if not isinstance(value, str):
+        raise _type_error(field)
+    if field.min_length and len(value) < field.min_length:
+        limit = field.min_length
+        raise FieldError(
+            MSG_TOO_SHORT.format(limit=limit, s="" if limit == 1 else "s"), "string_too_short"
+        )
+    if field.max_length is not None and len(value) > field.max_length:
+        raise FieldError(MSG_TOO_LONG.format(limit=field.max_length), "string_too_long")
+    if "\x00" in value:
+        raise FieldError(MSG_NUL, "string_nul")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")  # a lone surrogate ("\ud800") is valid JSON, not UTF-8
+        except UnicodeEncodeError:
+            raise FieldError(MSG_UNICODE, "string_unicode") from None
+    return value
 
 
-_VALIDATORS = {
-    "raw_referrer_value": lambda v: _string(v, max_length=MAX_REFERRER, min_length=1),
-    "raw_page_value": lambda v: _string(v, max_length=MAX_PAGE, min_length=1),
-    "pageviews": _count,
-    "sessions": _count,
-    "transactions": _count,
-    "purchase_revenue": _revenue,
-    "batch_id": _optional_batch_id,
-}
-_REQUIRED = ("date", "raw_referrer_value", "raw_page_value")
+def _check_bounds(field: Field, value: int | float) -> None:
+    if value < field.kind.minimum:
+        raise FieldError(MSG_GE, "greater_than_equal")
+    if value > field.maximum:
+        raise FieldError(MSG_LE.format(limit=field.maximum), "less_than_equal")
+
+
+def _check_count(field: Field, value: Any, latest: dt.date) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error(field)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FieldError(MSG_FINITE, "finite_number")
+        if not value.is_integer():
+            raise FieldError(MSG_INT_FRACTION, "int_from_float")
+        value = int(value)
+    _check_bounds(field, value)
+    return value
+
+
+def _check_amount(field: Field, value: Any, latest: dt.date) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _type_error(field)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise FieldError(MSG_FINITE, "finite_number")
+    _check_bounds(field, value)
+    return revenue_decimal(value)
+
+
+DATE = Kind(
+    decoded=dt.date,
+    value=dt.date,
+    openapi={"type": "string", "format": "date"},
+    type_error=(MSG_DATE, "date_type"),
+    check=_check_date,
+)
+TEXT = Kind(
+    decoded=str,
+    value=str,
+    openapi={"type": "string"},
+    type_error=(MSG_STRING, "string_type"),
+    check=_check_text,
+)
+COUNT = Kind(
+    decoded=int,
+    value=int,
+    openapi={"type": "integer", "format": "int64"},
+    type_error=(MSG_INT, "int_type"),
+    check=_check_count,
+    minimum=0,
+)
+AMOUNT = Kind(  # decoded as a float, as JSON numbers are; stored with 4 decimal places
+    decoded=float,
+    value=Decimal,
+    openapi={"type": "number", "format": "double"},
+    type_error=(MSG_NUMBER, "float_type"),
+    check=_check_amount,
+    minimum=0,
+)
+
+EVENT_FIELDS = (
+    Field(
+        "date", DATE, required=True, description="YYYY-MM-DD; not later than today (UTC) + 1 day."
+    ),
+    Field("raw_referrer_value", TEXT, required=True, min_length=1, max_length=MAX_REFERRER),
+    Field("raw_page_value", TEXT, required=True, min_length=1, max_length=MAX_PAGE),
+    Field("pageviews", COUNT, maximum=MAX_COUNT),
+    Field("sessions", COUNT, maximum=MAX_COUNT),
+    Field("transactions", COUNT, maximum=MAX_COUNT),
+    Field("purchase_revenue", AMOUNT, maximum=MAX_REVENUE),
+    Field("batch_id", TEXT, max_length=MAX_BATCH_ID),
+)
+FIELDS = tuple(field.name for field in EVENT_FIELDS)
+FIELDS_SET = frozenset(FIELDS)
+
+
+def _optional(type_: Any, field: Field) -> Any:
+    return type_ if field.required else type_ | None
+
+
+# --- the validated row ---------------------------------------------------------------------
+
+Row = NamedTuple("Row", [(f.name, _optional(f.kind.value, f)) for f in EVENT_FIELDS])
+Row.__doc__ = "A validated event, ready for normalization and the upsert."
 
 
 def validate_event(event: Any, index: int, latest: dt.date) -> tuple[Row | None, list[dict]]:
@@ -200,20 +226,84 @@ def validate_event(event: Any, index: int, latest: dt.date) -> tuple[Row | None,
     if not isinstance(event, dict):
         return None, [{"loc": ["body", index], "msg": MSG_OBJECT, "type": "model_type"}]
     errors = []
-    values = {}
-    for name in FIELDS:
-        if name not in event:
-            if name in _REQUIRED:
-                errors.append({"loc": ["body", index, name], "msg": MSG_MISSING, "type": "missing"})
-            values[name] = None
+    values = []
+    for field in EVENT_FIELDS:
+        if field.name not in event:
+            if field.required:
+                errors.append(
+                    {"loc": ["body", index, field.name], "msg": MSG_MISSING, "type": "missing"}
+                )
+            values.append(None)
+            continue
+        value = event[field.name]
+        if value is None and not field.required:
+            values.append(None)
             continue
         try:
-            if name == "date":
-                values[name] = _date(event[name], latest)
-            else:
-                values[name] = _VALIDATORS[name](event[name])
+            values.append(field.kind.check(field, value, latest))
         except FieldError as exc:
-            errors.append({"loc": ["body", index, name], "msg": exc.msg, "type": exc.type})
+            errors.append({"loc": ["body", index, field.name], "msg": exc.msg, "type": exc.type})
     if errors:
         return None, errors
-    return Row(*(values[name] for name in FIELDS)), []
+    return Row._make(values), []
+
+
+# --- the fast path -------------------------------------------------------------------------
+
+
+def _fast_field(field: Field) -> tuple:
+    meta = msgspec.Meta(
+        ge=field.kind.minimum,
+        le=field.maximum,
+        min_length=field.min_length,
+        max_length=field.max_length,
+    )
+    type_ = Annotated[field.kind.decoded, meta]
+    return (field.name, type_) if field.required else (field.name, type_ | None, None)
+
+
+FastEvent = msgspec.defstruct(
+    "FastEvent", [_fast_field(field) for field in EVENT_FIELDS], forbid_unknown_fields=True
+)
+FastEvent.__doc__ = "The strict common case; anything else falls back to `validate_event`."
+fast_event_decoder = msgspec.json.Decoder(FastEvent)
+fast_batch_decoder = msgspec.json.Decoder(list[FastEvent])
+_AMOUNTS = tuple(field.name for field in EVENT_FIELDS if field.kind is AMOUNT)
+
+
+def rows_from_fast(events: list[FastEvent]) -> list[Row]:
+    """The rows of decoded events, with the values `validate_event` gives (amounts as Decimal).
+
+    Amounts are converted in place on the (throwaway) decoded structs; the rest is one
+    C-level astuple per event, cheaper than building each Row field by field in Python.
+    """
+    for name in _AMOUNTS:
+        for event in events:
+            value = getattr(event, name)
+            if value is not None:
+                setattr(event, name, revenue_decimal(value))
+    return list(map(Row._make, map(astuple, events)))
+
+
+# --- OpenAPI -------------------------------------------------------------------------------
+
+
+def _openapi_property(field: Field) -> dict:
+    bounds = {
+        "minLength": field.min_length,
+        "maxLength": field.max_length,
+        "minimum": field.kind.minimum,
+        "maximum": field.maximum,
+        "description": field.description,
+        "nullable": None if field.required else True,
+    }
+    return {**field.kind.openapi, **{k: v for k, v in bounds.items() if v is not None}}
+
+
+def openapi_event() -> dict:
+    """The event object as an OpenAPI 3.0 schema."""
+    return {
+        "type": "object",
+        "properties": {field.name: _openapi_property(field) for field in EVENT_FIELDS},
+        "required": sorted(field.name for field in EVENT_FIELDS if field.required),
+    }

@@ -13,6 +13,7 @@ from referrals.ingest import pipeline as ingest
 from referrals.ingest.schema import MSG_GE, MSG_MISSING, MSG_OBJECT
 from referrals.models import (
     AIPlatform,
+    AIPlatformEntry,
     Connection,
     DroppedReferrer,
     PushLog,
@@ -474,8 +475,6 @@ def test_push_updates_last_pushed_at(api_client, connection):
 
 
 def test_allow_list_edits_apply_to_the_next_push(api_client, connection):
-    from referrals.models import AIPlatformEntry
-
     assert (
         push(api_client, connection, [event(raw_referrer_value="ai.example")]).json()["rejected"]
         == 1

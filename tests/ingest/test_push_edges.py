@@ -4,11 +4,14 @@ import io
 import json
 import threading
 
+import psycopg
 import pytest
+from django.db import InterfaceError, connections, transaction
 from django.db import connection as db
 from django.test import RequestFactory
 from rest_framework.test import APIClient
 
+from referrals.api.errors import exception_handler
 from referrals.connections.services import connection_disable
 from referrals.ingest import upsert
 from referrals.ingest.api import read_body
@@ -90,8 +93,6 @@ def test_database_outage_is_503_with_retry_after_never_401(organization, brand):
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_disable_holding_the_connection_makes_a_waiting_push_410(organization, brand):
-    from django.db import connections, transaction
-
     token = api_key_create(organization=organization, name="x", scopes=["configure"]).token
     connection = Connection.objects.create(
         brand=brand, website="example.com", provider="adobe_analytics"
@@ -166,7 +167,6 @@ def test_a_session_lost_during_the_copy_is_a_503_and_stores_nothing(
     """Found by `python -m reliability` (pg_terminate_backend mid-push): the COPY runs on the
     raw psycopg cursor, whose errors Django does not wrap, so a session terminated there
     answered 500. The error psycopg raises then is injected here."""
-    import psycopg
 
     def terminated(self, row):
         raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
@@ -180,10 +180,6 @@ def test_a_session_lost_during_the_copy_is_a_503_and_stores_nothing(
 
 def test_a_closed_connection_is_a_503_not_a_500():
     """Django's InterfaceError (a connection already closed) is not one of its DatabaseErrors."""
-    from django.db import InterfaceError
-
-    from referrals.api.errors import exception_handler
-
     response = exception_handler(InterfaceError("connection already closed"), {})
     assert response.status_code == 503
     assert response["Retry-After"]

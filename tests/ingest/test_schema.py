@@ -2,6 +2,7 @@
 
 import datetime as dt
 import json
+from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from referrals.ingest import pipeline as ingest
 from referrals.ingest import schema as events
+from tests.factories import event
 
 LATEST = events.latest_allowed_date()
 
@@ -89,8 +91,6 @@ def test_valid_batches_take_the_fast_path(batch):
     ("value", "expected"), [(0.1, "0.1"), (19.99995, "20.0000"), (1e12, "1000000000000"), (7, "7")]
 )
 def test_revenue_decimal(value, expected):
-    from decimal import Decimal
-
     assert events.revenue_decimal(value) == Decimal(expected)
 
 
@@ -101,4 +101,11 @@ def test_duplicate_keys_resolve_like_the_validator():
     )
     fast = ingest._parse_fast(body, ingest.FORMAT_JSON)
     assert fast is not None and fast[0].sessions == 7
+    assert careful(body)[0] == fast
+
+
+def test_an_empty_batch_id_is_valid_on_both_paths():
+    body = json.dumps([event(batch_id="")]).encode()
+    fast = ingest._parse_fast(body, ingest.FORMAT_JSON)
+    assert fast is not None and fast[0].batch_id == ""
     assert careful(body)[0] == fast
