@@ -3,7 +3,7 @@
 run:  ## set up, seed a demo and serve on http://127.0.0.1:8000
 	scripts/run.sh
 
-test:  ## set up and run the whole suite on SQLite and on a throwaway PostgreSQL
+test:  ## set up and run the whole suite on SQLite, a throwaway PostgreSQL and a local Citus cluster
 	scripts/test.sh
 
 lint:
