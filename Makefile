@@ -3,7 +3,7 @@
 run:  ## set up (serving packages only), seed a demo and serve on http://127.0.0.1:8000
 	scripts/run.sh
 
-test:  ## set up (with the dev tools) and run the whole suite on SQLite and on a throwaway PostgreSQL
+test:  ## set up (with the dev tools), run the whole suite on SQLite, PostgreSQL and Citus
 	scripts/test.sh
 
 lint:
