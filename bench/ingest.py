@@ -24,16 +24,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
-from reliability.harness import (  # noqa: E402
+from reliability.harness import memory_kib, setup_django, start_gunicorn  # noqa: E402
+from reliability.workload import (  # noqa: E402
     BATCH,
     PAGES,
     make_batch,
-    memory_kib,
     ndjson,
     page_value,
     seed_objects,
-    setup_django,
-    start_gunicorn,
 )
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
@@ -250,13 +248,13 @@ def sqlite_push(port: int) -> list[float]:
 
 def parse_seconds(runs: int = 21) -> float:
     """Median time of parse + validate of one 10,000-row NDJSON batch (the msgspec fast path)."""
-    from referrals.ingest import pipeline
+    from referrals.ingest import parse
 
     body = ndjson(make_batch(0, END))
     times = []
     for _ in range(runs):
         started = time.perf_counter()
-        rows, _ = pipeline.events_parse(body, pipeline.FORMAT_NDJSON)
+        rows, _ = parse.events_parse(body, parse.FORMAT_NDJSON)
         times.append(time.perf_counter() - started)
     assert len(rows) == BATCH
     return statistics.median(times)

@@ -17,6 +17,7 @@ import threading
 import time
 
 from . import harness as h
+from . import workload as w
 
 
 def run(pg, *, clients: int, pushes: int, rows: int, workers: int, pool_size: int) -> h.Verdict:
@@ -24,8 +25,8 @@ def run(pg, *, clients: int, pushes: int, rows: int, workers: int, pool_size: in
     h.header(verdict.name)
     from referrals.models import PushLog
 
-    tenant = h.seed("concurrent.example")
-    pool = h.key_pool(pool_size, seed=1)
+    tenant = w.seed("concurrent.example")
+    pool = w.key_pool(pool_size, seed=1)
     server = h.Gunicorn(pg, workers=workers, name="concurrent")
     sent: dict[str, list[dict]] = {}
     replies: list[tuple[str, h.Reply]] = []
@@ -38,16 +39,16 @@ def run(pg, *, clients: int, pushes: int, rows: int, workers: int, pool_size: in
             base = (number * pushes + n + 1) * 100_000
             # `rows` events in all, 1% of them repeated keys: the last occurrence must win.
             unique = rows - rows // 100
-            events = h.stamp(rng.sample(pool, unique), batch_id, base)
+            events = w.stamp(rng.sample(pool, unique), batch_id, base)
             for i in rng.sample(range(unique), rows // 100):
                 events.append({**events[i], "sessions": base + rows + i, "pageviews": 1})
-            events = h.shuffled(events, rng)
+            events = w.shuffled(events, rng)
             with lock:
                 sent[batch_id] = events
-            reply = h.push(server.port, tenant, events)
+            reply = w.push(server.port, tenant, events)
             while reply.status == 429:  # not expected with the raised limit, but honoured
                 time.sleep(int(reply.headers.get("retry-after", "1")))
-                reply = h.push(server.port, tenant, events)
+                reply = w.push(server.port, tenant, events)
             with lock:
                 replies.append((batch_id, reply))
 
@@ -86,16 +87,16 @@ def run(pg, *, clients: int, pushes: int, rows: int, workers: int, pool_size: in
     )
     expected: dict = {}
     for batch_id in order:
-        expected.update(h.accepted_keys(sent[batch_id]))
-    stored = h.stored_rows(tenant.connection_id)
-    duplicates = h.duplicate_keys(tenant.connection_id)
+        expected.update(w.accepted_keys(sent[batch_id]))
+    stored = w.stored_rows(tenant.connection_id)
+    duplicates = w.duplicate_keys(tenant.connection_id)
     wrong = [key for key, value in expected.items() if stored.get(key) != value]
     extra = stored.keys() - expected.keys()
     verdict.figure("stored rows / distinct keys expected", f"{len(stored):,} / {len(expected):,}")
     verdict.figure("duplicated keys", duplicates)
     verdict.figure("keys not equal to their last committed writer", len(wrong))
     verdict.check(duplicates == 0, f"{duplicates} duplicated keys")
-    mismatches = h.rollup_mismatches(tenant.connection_id)
+    mismatches = w.rollup_mismatches(tenant.connection_id)
     verdict.figure("daily rollup groups differing from the rows", mismatches)
     verdict.check(mismatches == 0, f"{mismatches} daily rollup groups differ from the rows")
     verdict.check(not extra, f"{len(extra)} stored keys no push sent")

@@ -18,18 +18,19 @@ import time
 from collections import Counter
 
 from . import harness as h
+from . import workload as w
 
 
 class Trial:
     """One push of the fixed key set with its own batch_id and metrics, sent in a thread."""
 
-    def __init__(self, server: h.Gunicorn, tenant: h.Tenant, pool: list[dict], n: int, tag: str):
-        self.events = h.stamp(h.shuffled(pool, random.Random(n)), f"{tag}-{n}", (n + 1) * 100_000)
-        self.expected = h.accepted_keys(self.events)
-        self.before = h.stored_rows(tenant.connection_id)
+    def __init__(self, server: h.Gunicorn, tenant: w.Tenant, pool: list[dict], n: int, tag: str):
+        self.events = w.stamp(w.shuffled(pool, random.Random(n)), f"{tag}-{n}", (n + 1) * 100_000)
+        self.expected = w.accepted_keys(self.events)
+        self.before = w.stored_rows(tenant.connection_id)
         self.client_port = None
         self.reply: h.Reply | None = None
-        body = h.ndjson(self.events)
+        body = w.ndjson(self.events)
 
         def send():
             self.reply = h.request(
@@ -54,9 +55,9 @@ class Trial:
         self.thread.join()
         return self.reply
 
-    def outcome(self, tenant: h.Tenant) -> str:
+    def outcome(self, tenant: w.Tenant) -> str:
         """'applied', 'not applied' or 'HALF' (the invariant broken)."""
-        stored = h.stored_rows(tenant.connection_id)
+        stored = w.stored_rows(tenant.connection_id)
         if all(stored.get(key) == value for key, value in self.expected.items()):
             return "applied"
         if stored == self.before:
@@ -79,14 +80,14 @@ def writing_backends() -> list[int]:
 
 
 def small_push(server, tenant, pool, tag: str) -> h.Reply:
-    return h.push(server.port, tenant, h.stamp(pool[:20], tag, 99_000_000))
+    return w.push(server.port, tenant, w.stamp(pool[:20], tag, 99_000_000))
 
 
 def push_duration(server, tenant, pool) -> float:
     """Seconds of a warm push of the pool (after one push per worker to warm them up)."""
     times = []
     for n in range(server.workers_count + 2):
-        reply = h.push(server.port, tenant, h.stamp(pool, f"warm-up-{n}", 50_000_000 + n))
+        reply = w.push(server.port, tenant, w.stamp(pool, f"warm-up-{n}", 50_000_000 + n))
         assert reply.status == 200, reply.body[:300]
         times.append(reply.seconds)
     return sorted(times[-3:])[1]
@@ -96,8 +97,8 @@ def push_duration(server, tenant, pool) -> float:
 
 
 def kill_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
-    tenant = h.seed("kill.example")
-    pool = h.key_pool(rows, seed=2)
+    tenant = w.seed("kill.example")
+    pool = w.key_pool(rows, seed=2)
     server = h.Gunicorn(pg, workers=workers, name="kill")
     duration = push_duration(server, tenant, pool)
     rng = random.Random(7)
@@ -149,8 +150,8 @@ def worker_is_found(server, trial) -> bool:
 
 
 def terminate_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
-    tenant = h.seed("terminate.example")
-    pool = h.key_pool(rows, seed=3)
+    tenant = w.seed("terminate.example")
+    pool = w.key_pool(rows, seed=3)
     server = h.Gunicorn(pg, workers=workers, name="terminate")
     duration = push_duration(server, tenant, pool)
     rng = random.Random(11)
@@ -190,8 +191,8 @@ def terminate_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> No
 def stop_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
     from django.db import connections
 
-    tenant = h.seed("stop.example")
-    pool = h.key_pool(rows, seed=4)
+    tenant = w.seed("stop.example")
+    pool = w.key_pool(rows, seed=4)
     server = h.Gunicorn(pg, workers=workers, name="stop")
     push_duration(server, tenant, pool)
     down_statuses, recoveries, outcomes = Counter(), [], Counter()
@@ -232,8 +233,8 @@ def stop_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
         verdict.check(after.status == 200, f"stop trial {n}: no recovery within 60 s")
         connections.close_all()
         # The recovery push rewrote the first 20 keys: judge the interrupted batch on the rest.
-        recovery = {h.event_key(event) for event in pool[:20]}
-        stored = h.stored_rows(tenant.connection_id)
+        recovery = {w.event_key(event) for event in pool[:20]}
+        stored = w.stored_rows(tenant.connection_id)
         expected = {k: v for k, v in trial.expected.items() if k not in recovery}
         applied = all(stored.get(k) == v for k, v in expected.items())
         untouched = all(stored.get(k) == trial.before.get(k) for k in expected)
@@ -255,18 +256,18 @@ def inflight_disable(pg, verdict, *, pushes: int, rows: int, workers: int) -> No
     from referrals.connections.services import connection_disable
     from referrals.models import Connection
 
-    tenant = h.seed("inflight.example")
-    pool = h.key_pool(pushes * rows, seed=5)
+    tenant = w.seed("inflight.example")
+    pool = w.key_pool(pushes * rows, seed=5)
     server = h.Gunicorn(pg, workers=workers, name="inflight")
-    h.push(server.port, tenant, h.stamp(pool[:10], "warm-up", 1))
+    w.push(server.port, tenant, w.stamp(pool[:10], "warm-up", 1))
     batches = [
-        h.stamp(pool[i * rows : (i + 1) * rows], f"inflight-{i}", (i + 1) * 100_000)
+        w.stamp(pool[i * rows : (i + 1) * rows], f"inflight-{i}", (i + 1) * 100_000)
         for i in range(pushes)
     ]
     replies = [None] * pushes
 
     def send(i):
-        replies[i] = h.push(server.port, tenant, batches[i])
+        replies[i] = w.push(server.port, tenant, batches[i])
 
     threads = [threading.Thread(target=send, args=(i,)) for i in range(pushes)]
     for thread in threads:
@@ -276,10 +277,10 @@ def inflight_disable(pg, verdict, *, pushes: int, rows: int, workers: int) -> No
     for thread in threads:
         thread.join()
     server.stop()
-    stored = h.stored_rows(tenant.connection_id)
+    stored = w.stored_rows(tenant.connection_id)
     counts = Counter()
     for i, reply in enumerate(replies):
-        expected = h.accepted_keys(batches[i])
+        expected = w.accepted_keys(batches[i])
         present = sum(stored.get(k) == v for k, v in expected.items())
         outcome = "applied" if present == len(expected) else "none" if present == 0 else "HALF"
         counts[(reply.status, outcome)] += 1
@@ -307,7 +308,7 @@ def run(pg, *, kill: int, terminate: int, stop: int, inflight: int, rows: int, w
         inflight_disable(pg, verdict, pushes=inflight, rows=max(rows // 10, 100), workers=workers)
     # The daily rollup is written in the push's transaction: no fault may leave it off.
     mismatches = sum(
-        h.rollup_mismatches(connection_id)
+        w.rollup_mismatches(connection_id)
         for (connection_id,) in h.sql("SELECT id FROM referrals_connection")
     )
     verdict.figure("daily rollup groups differing from the rows, all trials", mismatches)

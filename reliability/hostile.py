@@ -14,6 +14,7 @@ import sys
 import threading
 
 from . import harness as h
+from . import workload as w
 
 MIB = 1024 * 1024
 MAX_RSS_GROWTH_MIB = 64
@@ -53,7 +54,7 @@ def raw_exchange(port: int, head: bytes, body_parts, shut_write: bool = False) -
     return h.Reply(status, body=rest.partition(b"\r\n\r\n")[2])
 
 
-def head(tenant: h.Tenant, extra: str) -> bytes:
+def head(tenant: w.Tenant, extra: str) -> bytes:
     return (
         f"POST {tenant.events_path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
         f"Authorization: Bearer {tenant.token}\r\nContent-Type: application/x-ndjson\r\n"
@@ -82,13 +83,13 @@ MALFORMED = [
 ]
 
 
-def catalogue(port: int, tenant: h.Tenant) -> list[tuple[str, h.Reply, set[int]]]:
-    valid = h.ndjson(h.stamp(h.key_pool(50, seed=9), "hostile-valid", 100_000))
+def catalogue(port: int, tenant: w.Tenant) -> list[tuple[str, h.Reply, set[int]]]:
+    valid = w.ndjson(w.stamp(w.key_pool(50, seed=9), "hostile-valid", 100_000))
     page = "p" * 2042
-    big = h.ndjson(
+    big = w.ndjson(
         [
             {
-                "date": h.day(1),
+                "date": w.day(1),
                 "raw_referrer_value": "claude.ai",
                 "raw_page_value": f"/{i:05d}{page}",
             }
@@ -136,7 +137,7 @@ def catalogue(port: int, tenant: h.Tenant) -> list[tuple[str, h.Reply, set[int]]
         reply = h.request(port, "POST", tenant.events_path, token=tenant.token, body=body)
         results.append((name, reply, {400, 413, 422}))
     event = {
-        "date": h.day(1),
+        "date": w.day(1),
         "raw_referrer_value": "https://chatgpt.com/?q=" + INJECTION,
         "raw_page_value": "/" + INJECTION,
         "batch_id": INJECTION,
@@ -156,10 +157,10 @@ def catalogue(port: int, tenant: h.Tenant) -> list[tuple[str, h.Reply, set[int]]
 def run(pg, *, workers: int, rounds: int = 3) -> h.Verdict:
     verdict = h.Verdict("hostile input through gunicorn")
     h.header(verdict.name)
-    tenant = h.seed("hostile.example")
+    tenant = w.seed("hostile.example")
     server = h.Gunicorn(pg, workers=workers, name="hostile")
     for n in range(2 * workers):  # warm every worker up with a valid push
-        h.push(server.port, tenant, h.stamp(h.key_pool(2000, seed=10), f"warm-{n}", 1))
+        w.push(server.port, tenant, w.stamp(w.key_pool(2000, seed=10), f"warm-{n}", 1))
     rss_start = server.rss_mib()
     for n in range(rounds):  # repeated, so that a leak would show in the memory figure
         for name, reply, allowed in catalogue(server.port, tenant):
@@ -168,7 +169,7 @@ def run(pg, *, workers: int, rounds: int = 3) -> h.Verdict:
                 verdict.figure(f"{name:<45}", f"{reply.status or 'closed'}")
             verdict.check(ok, f"{name}: {reply.status} {reply.body[:200]!r}")
             verdict.check(reply.status < 500, f"{name}: a 5xx")
-    alive = h.push(server.port, tenant, h.stamp(h.key_pool(10, seed=11), "after", 1))
+    alive = w.push(server.port, tenant, w.stamp(w.key_pool(10, seed=11), "after", 1))
     verdict.check(alive.status == 200, f"push after the catalogue: {alive.status}")
     rss_end = server.rss_mib()
     server.stop()

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 
 from . import harness as h
+from . import workload as w
 
 WINDOW = 60  # PUSH_RATE_LIMIT is "<limit>/min"
 
@@ -37,8 +38,8 @@ def burst(server, tenant, pool, verdict, *, limit: int, count: int) -> None:
                     return
                 i = todo.pop()
             sent = time.time()
-            events = h.stamp(pool[i * 5 : i * 5 + 5], f"burst-{i}", (i + 1) * 100_000)
-            reply = h.push(server.port, tenant, events)
+            events = w.stamp(pool[i * 5 : i * 5 + 5], f"burst-{i}", (i + 1) * 100_000)
+            reply = w.push(server.port, tenant, events)
             results[i] = (window_of(sent), window_of(time.time()), reply, events)
 
     threads = [threading.Thread(target=client) for _ in range(8)]
@@ -73,14 +74,14 @@ def burst(server, tenant, pool, verdict, *, limit: int, count: int) -> None:
         ),
     )
     verdict.check(len(answering_429 | answering_200) > 1, "only one worker answered the burst")
-    stored = h.stored_rows(tenant.connection_id)
+    stored = w.stored_rows(tenant.connection_id)
     batches = Counter(value[-1] for value in stored.values())
     for _, _, reply, events in results:
         batch_id = events[0]["batch_id"]
         if reply.status == 429:
             verdict.check(batches[batch_id] == 0, f"refused push {batch_id} stored rows")
         else:
-            expected = h.accepted_keys(events)
+            expected = w.accepted_keys(events)
             verdict.check(
                 all(stored.get(k) == v for k, v in expected.items()),
                 f"accepted push {batch_id} not stored",
@@ -91,10 +92,10 @@ def honest_client(server, tenant, pool, verdict, *, pushes: int, limit: int) -> 
     sent_ok, refusals, waited = [], 0, 0.0
     started = time.monotonic()
     for i in range(pushes):
-        events = h.stamp(pool[i * 5 : i * 5 + 5], f"honest-{i}", (i + 1) * 100_000)
+        events = w.stamp(pool[i * 5 : i * 5 + 5], f"honest-{i}", (i + 1) * 100_000)
         while True:
             sent = time.time()
-            reply = h.push(server.port, tenant, events)
+            reply = w.push(server.port, tenant, events)
             if reply.status != 429:
                 break
             refusals += 1
@@ -110,11 +111,11 @@ def honest_client(server, tenant, pool, verdict, *, pushes: int, limit: int) -> 
         f"{time.monotonic() - started:.0f} s total; 200s per window {sorted(per_window.values())}",
     )
     verdict.check(max(per_window.values()) <= limit, f"more than {limit} 200s in a window")
-    stored = h.stored_rows(tenant.connection_id)
+    stored = w.stored_rows(tenant.connection_id)
     expected = {}
     for i in range(pushes):
         expected.update(
-            h.accepted_keys(h.stamp(pool[i * 5 : i * 5 + 5], f"honest-{i}", (i + 1) * 100_000))
+            w.accepted_keys(w.stamp(pool[i * 5 : i * 5 + 5], f"honest-{i}", (i + 1) * 100_000))
         )
     verdict.check(stored == expected, "the honest client's rows differ from what it pushed")
     verdict.figure("honest client's rows stored / expected", f"{len(stored)} / {len(expected)}")
@@ -123,9 +124,9 @@ def honest_client(server, tenant, pool, verdict, *, pushes: int, limit: int) -> 
 def run(pg, *, limit: int, burst_size: int, honest: int, workers: int) -> h.Verdict:
     verdict = h.Verdict(f"rate limit ({limit}/min, {workers} workers)")
     h.header(verdict.name)
-    burst_tenant = h.seed("burst.example")
-    honest_tenant = h.seed("honest.example")
-    pool = h.key_pool(5 * max(burst_size, honest), seed=6)
+    burst_tenant = w.seed("burst.example")
+    honest_tenant = w.seed("honest.example")
+    pool = w.key_pool(5 * max(burst_size, honest), seed=6)
     server = h.Gunicorn(pg, workers=workers, env={"PUSH_RATE_LIMIT": f"{limit}/min"}, name="rate")
     try:
         other = threading.Thread(

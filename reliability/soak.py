@@ -14,6 +14,7 @@ import time
 from collections import defaultdict
 
 from . import harness as h
+from . import workload as w
 
 READS = {
     "connections": "/v1/{brand}/ai-referrals/connections",
@@ -67,19 +68,19 @@ def ticker(interval: float, stop: threading.Event, action) -> None:
 def run(pg, *, seconds: float, push_every: float, reads_per_second: float, reads, workers, rows):
     verdict = h.Verdict(f"soak ({seconds:.0f} s)")
     h.header(verdict.name)
-    tenant = h.seed(WEBSITE)
+    tenant = w.seed(WEBSITE)
     cookie = session_cookie()
-    pool = h.key_pool(rows * 3, seed=8)
-    end = h.day(0)
-    fields = {"brand": tenant.brand_id, "website": WEBSITE, "start": h.day(29), "end": end}
+    pool = w.key_pool(rows * 3, seed=8)
+    end = w.day(0)
+    fields = {"brand": tenant.brand_id, "website": WEBSITE, "start": w.day(29), "end": end}
     server = h.Gunicorn(pg, workers=workers, env={"API_RATE_LIMIT": "100000/min"}, name="soak")
     rng = random.Random(3)
     counter = iter(range(10**9))
 
     def do_push() -> h.Reply:
         n = next(counter)
-        events = h.stamp(rng.sample(pool, rows), f"soak-{n}", (n + 1) * 100_000)
-        return h.push(server.port, tenant, events)
+        events = w.stamp(rng.sample(pool, rows), f"soak-{n}", (n + 1) * 100_000)
+        return w.push(server.port, tenant, events)
 
     def do_read(kind: str) -> h.Reply:
         headers = {"Cookie": cookie} if kind == "dashboard" else {}

@@ -22,7 +22,7 @@ def test_reliability_checks_at_ci_sizes():
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # ~3 min on a quiet 2-core machine (the rate-limit check waits a window)
         # Its own database: not the test server's DATABASE_URL.
         env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
     )

@@ -8,19 +8,21 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from referrals.api.schema import BRAND_ID_PARAM, CONNECTION_ID_PARAM, error_responses
+from referrals.ingest import parse
 from referrals.ingest import pipeline as ingest
 from referrals.ingest import schema as events
-from referrals.ingest.pipeline import PushContext, PushError
+from referrals.ingest.parse import PushError
+from referrals.ingest.pipeline import PushContext
 from referrals.models import Connection
 from referrals.tenancy.permissions import HasConfigureScope
 from referrals.tenancy.scoping import BrandScopedMixin, connection_for_brand
 from referrals.tenancy.throttling import PushRateThrottle
 
 CONTENT_TYPES = {
-    "application/json": ingest.FORMAT_JSON,
-    "application/x-ndjson": ingest.FORMAT_NDJSON,
-    "application/ndjson": ingest.FORMAT_NDJSON,
-    "application/jsonl": ingest.FORMAT_NDJSON,
+    "application/json": parse.FORMAT_JSON,
+    "application/x-ndjson": parse.FORMAT_NDJSON,
+    "application/ndjson": parse.FORMAT_NDJSON,
+    "application/jsonl": parse.FORMAT_NDJSON,
 }
 UNSUPPORTED_TYPE = (
     "Unsupported Content-Type {given!r}: send application/json (an array of events) or "
@@ -44,7 +46,7 @@ def read_body(request, limit: int) -> bytes:
         if not declared.isdigit():
             raise PushError(400, BAD_CONTENT_LENGTH)
         if int(declared) > limit:
-            raise PushError(413, ingest.BODY_TOO_LARGE.format(limit=limit))
+            raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
         return request.read(int(declared))
     if not meta.get("wsgi.input_terminated"):
         return b""
@@ -52,7 +54,7 @@ def read_body(request, limit: int) -> bytes:
     while chunk := stream.read(_CHUNK):
         size += len(chunk)
         if size > limit:
-            raise PushError(413, ingest.BODY_TOO_LARGE.format(limit=limit))
+            raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
         parts.append(chunk)
     return b"".join(parts)
 

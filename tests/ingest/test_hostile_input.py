@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from referrals.ingest.pipeline import BODY_TOO_LARGE, NOT_UTF8, TOO_DEEP
+from referrals.ingest.parse import BODY_TOO_LARGE, NOT_UTF8, TOO_DEEP
 from referrals.ingest.schema import MSG_NUL, MSG_UNICODE
 from referrals.models import (
     Connection,

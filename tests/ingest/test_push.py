@@ -9,7 +9,7 @@ from django.db import connection as db
 from django.test import override_settings
 from django.utils import timezone
 
-from referrals.ingest import pipeline as ingest
+from referrals.ingest import parse
 from referrals.ingest.schema import MSG_GE, MSG_MISSING, MSG_OBJECT
 from referrals.models import (
     AIPlatform,
@@ -463,8 +463,8 @@ def test_push_rate_limit_is_429_with_retry_after(api_client, connection, setting
 
 
 def test_capped_helper():
-    assert ingest.capped(["a"] * 100, 100) == ["a"] * 100
-    assert ingest.capped(["a"] * 100, 130)[-1] == "... and 30 more"
+    assert parse.capped(["a"] * 100, 100) == ["a"] * 100
+    assert parse.capped(["a"] * 100, 130)[-1] == "... and 30 more"
 
 
 def test_push_updates_last_pushed_at(api_client, connection):

@@ -15,7 +15,8 @@ from referrals.api.errors import exception_handler
 from referrals.connections.services import connection_disable
 from referrals.ingest import upsert
 from referrals.ingest.api import read_body
-from referrals.ingest.pipeline import CONNECTION_DISABLED, PushError
+from referrals.ingest.parse import PushError
+from referrals.ingest.pipeline import CONNECTION_DISABLED
 from referrals.models import Connection, DroppedReferrer, PushLog, ReferralRow, SitemapPage
 from referrals.tenancy.services import api_key_create
 from tests.factories import event, push

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from referrals.ingest import pipeline as ingest
+from referrals.ingest import parse
 from referrals.ingest import schema as events
 from tests.factories import event
 
@@ -41,8 +41,8 @@ event_strategy = st.fixed_dictionaries({}, optional={**field_values, "extra": va
 
 def careful(body: bytes) -> tuple[list | None, list | None]:
     try:
-        rows, _ = ingest._parse_careful(body, ingest.FORMAT_JSON)
-    except ingest.PushError as exc:
+        rows, _ = parse._parse_careful(body, parse.FORMAT_JSON)
+    except parse.PushError as exc:
         return None, exc.body["detail"]
     return rows, None
 
@@ -51,7 +51,7 @@ def careful(body: bytes) -> tuple[list | None, list | None]:
 @given(st.lists(event_strategy, min_size=1, max_size=5))
 def test_fast_path_never_accepts_what_the_validator_refuses(batch):
     body = json.dumps(batch).encode()
-    fast = ingest._parse_fast(body, ingest.FORMAT_JSON)
+    fast = parse._parse_fast(body, parse.FORMAT_JSON)
     rows, errors = careful(body)
     if fast is not None:
         assert errors is None
@@ -82,7 +82,7 @@ def test_fast_path_never_accepts_what_the_validator_refuses(batch):
 )
 def test_valid_batches_take_the_fast_path(batch):
     body = json.dumps(batch).encode()
-    fast = ingest._parse_fast(body, ingest.FORMAT_JSON)
+    fast = parse._parse_fast(body, parse.FORMAT_JSON)
     assert fast is not None
     assert fast == careful(body)[0]
 
@@ -99,13 +99,13 @@ def test_duplicate_keys_resolve_like_the_validator():
         b'[{"date": "2026-01-01", "raw_referrer_value": "a", "raw_page_value": "/",'
         b' "sessions": 5, "sessions": 7}]'
     )
-    fast = ingest._parse_fast(body, ingest.FORMAT_JSON)
+    fast = parse._parse_fast(body, parse.FORMAT_JSON)
     assert fast is not None and fast[0].sessions == 7
     assert careful(body)[0] == fast
 
 
 def test_an_empty_batch_id_is_valid_on_both_paths():
     body = json.dumps([event(batch_id="")]).encode()
-    fast = ingest._parse_fast(body, ingest.FORMAT_JSON)
+    fast = parse._parse_fast(body, parse.FORMAT_JSON)
     assert fast is not None and fast[0].batch_id == ""
     assert careful(body)[0] == fast
