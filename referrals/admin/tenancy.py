@@ -1,9 +1,10 @@
 """Admin: organizations, brands and API keys."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.cache import add_never_cache_headers
 
 from referrals.admin.deletion import (
     SummarizedDeleteAdmin,
@@ -85,14 +86,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
             obj.revoked_at = (obj.revoked_at or timezone.now()) if obj.revoked else None
             super().save_model(request, obj, form, change)
             return
-        token = services.api_key_issue(api_key=obj)
-        # Shown once; only its hash is stored.
-        messages.warning(
-            request,
-            format_html(
-                "New API token (copy it now, it will not be shown again): <code>{}</code>", token
-            ),
-        )
+        # Kept on the unsaved attribute for response_add only; the database gets its hash.
+        obj.new_token = services.api_key_issue(api_key=obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new token, on this response only, never cached.
+
+        Not in a message: Django's messages go in a cookie (signed, not encrypted), or with
+        session storage in django_session, where the token would sit in clear until read.
+        """
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New API token",
+            "opts": self.opts,
+            "original": obj,
+            "token": obj.new_token,
+        }
+        response = TemplateResponse(request, "admin/referrals/apikey/token.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset):
