@@ -11,6 +11,7 @@ from referrals.admin.deletion import (
     brands_cascade,
     organizations_cascade,
 )
+from referrals.admin.helpers import OrganizationScopedAdmin
 from referrals.models import SCOPES, ApiKey, Brand, Organization
 from referrals.tenancy import services
 
@@ -24,21 +25,33 @@ class BrandInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(SummarizedDeleteAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
     cascade = staticmethod(organizations_cascade)
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
     inlines = [BrandInline]
 
+    def has_add_permission(self, request) -> bool:
+        # An organization is a customer account: the operators (superusers) open one.
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Names are unique across organizations (a rename would probe the others'), and
+        # members would be picked among every user.
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [*self.readonly_fields, "name", "members"]
+
 
 @admin.register(Brand)
-class BrandAdmin(SummarizedDeleteAdmin):
+class BrandAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
     cascade = staticmethod(brands_cascade)
     list_display = ["id", "name", "organization", "created_at"]
     list_select_related = ["organization"]
     search_fields = ["name", "organization__name", "=id"]
-    list_filter = ["organization"]
+    # Related-only: the choices come from the brands in scope, not from every organization.
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -56,7 +69,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OrganizationScopedAdmin):
     form = ApiKeyForm
     list_display = [
         "name",
@@ -67,7 +80,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked",
     ]
-    list_filter = ["revoked", "organization"]
+    list_filter = ["revoked", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization"]
     search_fields = ["name", "prefix", "organization__name"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]

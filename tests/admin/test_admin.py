@@ -34,7 +34,7 @@ from referrals.models import (
     page_key,
 )
 from referrals.tenancy.services import api_key_create
-from tests.admin.builders import admin_url
+from tests.admin.builders import admin_url, management_data
 
 pytestmark = pytest.mark.django_db
 
@@ -151,16 +151,6 @@ def test_changelist_search_add_and_change_pages(admin_client, world, model):
     read_only = model in {SitemapPage, ReferralRow, DailyPlatformTotal, PushLog, DroppedReferrer}
     assert admin_client.get(admin_url(model, "add")).status_code == (403 if read_only else 200)
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
-
-
-def management_data(response) -> dict:
-    """The inline management forms of an admin add/change page, as POST data."""
-    data = {}
-    for inline in response.context["inline_admin_formsets"]:
-        form = inline.formset.management_form
-        for name in form.fields:
-            data[form.add_prefix(name)] = form[name].value()
-    return data
 
 
 def form_data(response) -> dict:
