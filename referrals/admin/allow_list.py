@@ -1,7 +1,8 @@
-"""Admin: the AI-platform allow-list."""
+"""Admin: the AI-platform allow-list, shared by every organization: staff view, superusers edit."""
 
 from django.contrib import admin
 
+from referrals.admin.helpers import SharedAdmin
 from referrals.models import AIPlatform, AIPlatformEntry
 
 
@@ -12,7 +13,7 @@ class AIPlatformEntryInline(admin.TabularInline):
 
 
 @admin.register(AIPlatform)
-class AIPlatformAdmin(admin.ModelAdmin):
+class AIPlatformAdmin(SharedAdmin):
     list_display = ["name", "slug", "active", "entry_list", "updated_at"]
     list_filter = ["active"]
     search_fields = ["name", "slug", "entries__value"]
@@ -32,7 +33,7 @@ class AIPlatformAdmin(admin.ModelAdmin):
 
 
 @admin.register(AIPlatformEntry)
-class AIPlatformEntryAdmin(admin.ModelAdmin):
+class AIPlatformEntryAdmin(SharedAdmin):
     list_display = ["value", "kind", "platform", "updated_at"]
     list_filter = ["kind", "platform"]
     list_select_related = ["platform"]

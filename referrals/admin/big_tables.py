@@ -39,11 +39,12 @@ def table_estimate(model: type[Model], using: str) -> int | None:
 class EstimatedCountPaginator(Paginator):
     """Counts a big table without scanning it.
 
-    The whole table (no WHERE clause) counts as PostgreSQL's estimate when that is over the
-    cap; anything else (a search, a filter, later a tenant's scope) stops counting at the
-    cap. `count_label` says how exact the count is ("about 1,000,000", "more than 10,000"),
-    empty when it is exact. An inexact count has no known last page, and a deep OFFSET
-    costs a scan of the rows it skips: page links stop after the current page's neighbours.
+    The whole table (no WHERE clause: a superuser's unfiltered list) counts as PostgreSQL's
+    estimate when that is over the cap; anything else (a search, a filter, a staff user's
+    organization scope) stops counting at the cap. `count_label` says how exact the count is
+    ("about 1,000,000", "more than 10,000"), empty when it is exact. An inexact count has no
+    known last page, and a deep OFFSET costs a scan of the rows it skips: page links stop
+    after the current page's neighbours.
     """
 
     cap = COUNT_CAP

@@ -3,7 +3,7 @@
 from django.contrib import admin
 
 from referrals.admin.deletion import SummarizedDeleteAdmin, connections_cascade
-from referrals.admin.helpers import LimitedInlineFormSet, WebsiteForm
+from referrals.admin.helpers import LimitedInlineFormSet, OrganizationScopedAdmin, WebsiteForm
 from referrals.connections import services
 from referrals.models import Connection, DroppedReferrer, GoogleAnalyticsIntegration, PushLog
 
@@ -69,7 +69,7 @@ class DroppedReferrerInline(admin.TabularInline):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(SummarizedDeleteAdmin):
+class ConnectionAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
     list_display = [
         "id",
         "brand",
@@ -110,7 +110,7 @@ class ConnectionAdmin(SummarizedDeleteAdmin):
 
 
 @admin.register(GoogleAnalyticsIntegration)
-class GoogleAnalyticsIntegrationAdmin(admin.ModelAdmin):
+class GoogleAnalyticsIntegrationAdmin(OrganizationScopedAdmin):
     form = WebsiteForm
     list_display = ["website", "brand", "active", "created_at"]
     list_filter = ["active"]

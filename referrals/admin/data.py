@@ -22,11 +22,15 @@ Each of these tables can hold millions of rows, so every list opens without a fu
 
 Searches are exact where the old ones were `iexact` (`=field`): `UPPER(col) = UPPER(term)`
 is served by no index.
+
+Staff who are not superusers see their organizations' share only, filtered by the ids of
+their connections (pages: brands), which lead these indexes (helpers.organization_scope).
 """
 
 from django.contrib import admin
 
 from referrals.admin.big_tables import BigTableAdmin
+from referrals.admin.helpers import OrganizationScopedAdmin
 from referrals.models import (
     DailyPlatformTotal,
     DroppedReferrer,
@@ -37,7 +41,7 @@ from referrals.models import (
 
 
 @admin.register(SitemapPage)
-class SitemapPageAdmin(BigTableAdmin):
+class SitemapPageAdmin(OrganizationScopedAdmin, BigTableAdmin):
     """Created by the push that first sees a page: its key, url, path and depth derive from
     the raw value and the website, so none of them is edited by hand."""
 
@@ -55,7 +59,7 @@ class SitemapPageAdmin(BigTableAdmin):
 
 
 @admin.register(ReferralRow)
-class ReferralRowAdmin(BigTableAdmin):
+class ReferralRowAdmin(OrganizationScopedAdmin, BigTableAdmin):
     list_display = [
         "date",
         "raw_referrer_value",
@@ -83,7 +87,7 @@ class ReferralRowAdmin(BigTableAdmin):
 
 
 @admin.register(DailyPlatformTotal)
-class DailyPlatformTotalAdmin(BigTableAdmin):
+class DailyPlatformTotalAdmin(OrganizationScopedAdmin, BigTableAdmin):
     """The dashboard's daily rollup, kept by triggers on the rows: shown to check it."""
 
     list_display = [
@@ -122,7 +126,7 @@ class PushOutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(PushLog)
-class PushLogAdmin(BigTableAdmin):
+class PushLogAdmin(OrganizationScopedAdmin, BigTableAdmin):
     list_display = [
         "created_at",
         "connection",
@@ -144,7 +148,7 @@ class PushLogAdmin(BigTableAdmin):
 
 
 @admin.register(DroppedReferrer)
-class DroppedReferrerAdmin(BigTableAdmin):
+class DroppedReferrerAdmin(OrganizationScopedAdmin, BigTableAdmin):
     list_display = ["raw_referrer_value", "count", "connection", "first_seen_at", "last_seen_at"]
     list_select_related = ["connection"]
     search_fields = ["connection__id__exact", "raw_referrer_value__startswith"]

@@ -86,15 +86,16 @@ class SummarizedDeleteAdmin(admin.ModelAdmin):
 
     cascade: Callable[[QuerySet], Cascade]  # a staticmethod: the selected objects' cascade
 
-    def _selected(self, objs) -> QuerySet:
-        return self.model._default_manager.filter(pk__in=[obj.pk for obj in objs])
+    def _selected(self, request, objs) -> QuerySet:
+        # Through get_queryset: only what the user's organization scope holds is deleted.
+        return self.get_queryset(request).filter(pk__in=[obj.pk for obj in objs])
 
     def get_deleted_objects(self, objs, request):
         objs = list(objs)
         to_delete = [f"{capfirst(self.opts.verbose_name)}: {obj}" for obj in objs]
         model_count = {self.opts.verbose_name_plural: count_label(len(objs))}
         perms_needed = set()
-        for model, queryset in self.cascade(self._selected(objs)).items():
+        for model, queryset in self.cascade(self._selected(request, objs)).items():
             count = count_capped(queryset)
             if not count:
                 continue
@@ -106,8 +107,8 @@ class SummarizedDeleteAdmin(admin.ModelAdmin):
         return to_delete, model_count, perms_needed, []
 
     def delete_model(self, request, obj):
-        self.delete_queryset(request, self._selected([obj]))
+        self.delete_queryset(request, self._selected(request, [obj]))
 
     def delete_queryset(self, request, queryset):
-        selected = self._selected(queryset)
+        selected = self._selected(request, queryset)
         objects_delete(objects=selected, cascade=self.cascade(selected))

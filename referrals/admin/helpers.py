@@ -1,10 +1,147 @@
-"""Admin pieces shared by the areas: the canonical-website form, capped inlines, read-only."""
+"""Admin pieces shared by the areas: organization scope, website form, capped inlines, read-only."""
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.widgets import ForeignKeyRawIdWidget
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
+from referrals.models import (
+    ApiKey,
+    Brand,
+    Connection,
+    DailyPlatformTotal,
+    DroppedReferrer,
+    GoogleAnalyticsIntegration,
+    Organization,
+    PushLog,
+    ReferralRow,
+    SitemapPage,
+)
+
+# The path from each model of tenant data to its organization, along indexed foreign keys: the
+# pipeline's tables go through their connection, which leads each of their indexes (a row's
+# own brand_id has none); pages through their brand, which leads theirs.
+ORGANIZATION_PATHS = {
+    Organization: "pk",
+    Brand: "organization",
+    ApiKey: "organization",
+    Connection: "brand__organization",
+    GoogleAnalyticsIntegration: "brand__organization",
+    SitemapPage: "brand__organization",
+    ReferralRow: "connection__brand__organization",
+    DailyPlatformTotal: "connection__brand__organization",
+    PushLog: "connection__brand__organization",
+    DroppedReferrer: "connection__brand__organization",
+}
+
+
+def organization_scope(queryset: QuerySet, *, user) -> QuerySet:
+    """The part of a queryset of tenant data the user may see and change in the admin: all of
+    it for a superuser, their organizations' objects for anyone else (as in the dashboard).
+
+    Beyond one hop, the objects are filtered by their owners' ids (their connections', their
+    brands'), read first, one query: given the values, PostgreSQL estimates each owner's rows
+    from its statistics and reads a small or empty scope through the owner's index. Behind a
+    join or a subquery it assumes an average share: for a list's newest rows it walked the
+    whole table backwards looking for an organization that has none (0.3-0.5 s a million
+    rows, against 0.01-0.03 s with the ids).
+    """
+    if user.is_superuser:
+        return queryset
+    organizations = Organization.members.through.objects.filter(user_id=user.pk)
+    organization_ids = organizations.values("organization_id")
+    owner, _, rest = ORGANIZATION_PATHS[queryset.model].partition("__")
+    if not rest:
+        return queryset.filter(**{f"{owner}__in": organization_ids})
+    owners = queryset.model._meta.get_field(owner).related_model._default_manager
+    owner_ids = owners.filter(**{f"{rest}__in": organization_ids}).values_list("pk", flat=True)
+    return queryset.filter(**{f"{owner}__in": list(owner_ids)})
+
+
+class ScopedRawIdWidget(ForeignKeyRawIdWidget):
+    """Names the chosen object only when it is one of the field's choices: Django's widget
+    looks any id up, so a refused id of another organization's brand would come back named."""
+
+    def __init__(self, rel, admin_site, *, queryset: QuerySet, **kwargs):
+        super().__init__(rel, admin_site, **kwargs)
+        self.queryset = queryset
+
+    def label_and_url_for_value(self, value):
+        try:
+            chosen = self.queryset.filter(**{self.rel.get_related_field().name: value}).exists()
+        except (ValueError, ValidationError):
+            chosen = False
+        return super().label_and_url_for_value(value) if chosen else ("", "")
+
+
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """The admin of tenant data: a staff user who is not a superuser sees, picks and changes
+    only their organizations' objects (organization_scope).
+
+    Django reaches objects through get_queryset in every view, action, deletion and
+    autocomplete, so another organization's object "doesn't exist", exactly as a missing one
+    (a 403 would tell them apart). Foreign keys to tenant data offer the same scope as
+    choices, so nothing can be filed under another organization.
+    """
+
+    def get_queryset(self, request):
+        return organization_scope(super().get_queryset(request), user=request.user)
+
+    def get_field_queryset(self, db, db_field, request):
+        queryset = super().get_field_queryset(db, db_field, request)
+        model = db_field.remote_field.model
+        if model not in ORGANIZATION_PATHS:
+            return queryset
+        if queryset is None:
+            queryset = model._default_manager.using(db)
+        return organization_scope(queryset, user=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        db = kwargs.get("using")
+        if db_field.name in self.raw_id_fields and "widget" not in kwargs:
+            queryset = self.get_field_queryset(db, db_field, request)
+            if queryset is not None:
+                kwargs["queryset"] = queryset
+                kwargs["widget"] = ScopedRawIdWidget(
+                    db_field.remote_field, self.admin_site, queryset=queryset, using=db
+                )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class SharedAdmin(admin.ModelAdmin):
+    """Data every organization shares (the AI-platform allow-list decides what counts as AI
+    traffic for all of them): staff may view it, only superusers add, change or delete."""
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser and super().has_delete_permission(request, obj)
+
+
+class SuperusersOnlyAdmin(admin.ModelAdmin):
+    """Shown to superusers only, whatever permissions a staff user holds."""
+
+    def has_module_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_add_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return request.user.is_superuser
 
 
 class WebsiteForm(forms.ModelForm):

@@ -1,15 +1,17 @@
 """Admin: organizations, brands and API keys."""
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.template.response import TemplateResponse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.cache import add_never_cache_headers
 
 from referrals.admin.deletion import (
     SummarizedDeleteAdmin,
     brands_cascade,
     organizations_cascade,
 )
+from referrals.admin.helpers import OrganizationScopedAdmin
 from referrals.models import SCOPES, ApiKey, Brand, Organization
 from referrals.tenancy import services
 
@@ -23,21 +25,33 @@ class BrandInline(admin.TabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(SummarizedDeleteAdmin):
+class OrganizationAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
     cascade = staticmethod(organizations_cascade)
     list_display = ["name", "created_at"]
     search_fields = ["name"]
     filter_horizontal = ["members"]
     inlines = [BrandInline]
 
+    def has_add_permission(self, request) -> bool:
+        # An organization is a customer account: the operators (superusers) open one.
+        return request.user.is_superuser and super().has_add_permission(request)
+
+    def get_readonly_fields(self, request, obj=None):
+        # Names are unique across organizations (a rename would probe the others'), and
+        # members would be picked among every user.
+        if request.user.is_superuser:
+            return self.readonly_fields
+        return [*self.readonly_fields, "name", "members"]
+
 
 @admin.register(Brand)
-class BrandAdmin(SummarizedDeleteAdmin):
+class BrandAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
     cascade = staticmethod(brands_cascade)
     list_display = ["id", "name", "organization", "created_at"]
     list_select_related = ["organization"]
     search_fields = ["name", "organization__name", "=id"]
-    list_filter = ["organization"]
+    # Related-only: the choices come from the brands in scope, not from every organization.
+    list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
 
 
 class ApiKeyForm(forms.ModelForm):
@@ -55,7 +69,7 @@ class ApiKeyForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OrganizationScopedAdmin):
     form = ApiKeyForm
     list_display = [
         "name",
@@ -66,7 +80,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
         "last_used_at",
         "revoked",
     ]
-    list_filter = ["revoked", "organization"]
+    list_filter = ["revoked", ("organization", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["organization"]
     search_fields = ["name", "prefix", "organization__name"]
     readonly_fields = ["prefix", "created_at", "last_used_at", "revoked_at"]
@@ -85,14 +99,25 @@ class ApiKeyAdmin(admin.ModelAdmin):
             obj.revoked_at = (obj.revoked_at or timezone.now()) if obj.revoked else None
             super().save_model(request, obj, form, change)
             return
-        token = services.api_key_issue(api_key=obj)
-        # Shown once; only its hash is stored.
-        messages.warning(
-            request,
-            format_html(
-                "New API token (copy it now, it will not be shown again): <code>{}</code>", token
-            ),
-        )
+        # Kept on the unsaved attribute for response_add only; the database gets its hash.
+        obj.new_token = services.api_key_issue(api_key=obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new token, on this response only, never cached.
+
+        Not in a message: Django's messages go in a cookie (signed, not encrypted), or with
+        session storage in django_session, where the token would sit in clear until read.
+        """
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New API token",
+            "opts": self.opts,
+            "original": obj,
+            "token": obj.new_token,
+        }
+        response = TemplateResponse(request, "admin/referrals/apikey/token.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.action(description="Revoke selected API keys")
     def revoke(self, request, queryset):

@@ -70,9 +70,14 @@ class TopPages:
 
 
 def dashboard_brands(*, user) -> list[Brand]:
-    """Brands the user may see: those of their organizations; staff see every brand."""
+    """Brands the user may see: those of their organizations; superusers see every brand.
+
+    Staff who are not superusers are members like any other, as in the admin (SPEC).
+    """
     brands = (
-        Brand.objects.all() if user.is_staff else Brand.objects.filter(organization__members=user)
+        Brand.objects.all()
+        if user.is_superuser
+        else Brand.objects.filter(organization__members=user)
     )
     return list(brands.select_related("organization").order_by("name", "id"))
 

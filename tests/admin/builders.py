@@ -92,3 +92,13 @@ def on_postgres(n: int) -> int:
 
 def admin_url(model, view: str, *args) -> str:
     return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+def management_data(response) -> dict:
+    """The inline management forms of an admin add/change page, as POST data."""
+    data = {}
+    for inline in response.context["inline_admin_formsets"]:
+        form = inline.formset.management_form
+        for name in form.fields:
+            data[form.add_prefix(name)] = form[name].value()
+    return data

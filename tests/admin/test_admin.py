@@ -6,8 +6,12 @@ from datetime import date
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.sessions.models import Session
 from django.db import connection as db_connection
+from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -30,7 +34,7 @@ from referrals.models import (
     page_key,
 )
 from referrals.tenancy.services import api_key_create
-from tests.admin.builders import admin_url
+from tests.admin.builders import admin_url, management_data
 
 pytestmark = pytest.mark.django_db
 
@@ -149,16 +153,6 @@ def test_changelist_search_add_and_change_pages(admin_client, world, model):
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
 
 
-def management_data(response) -> dict:
-    """The inline management forms of an admin add/change page, as POST data."""
-    data = {}
-    for inline in response.context["inline_admin_formsets"]:
-        form = inline.formset.management_form
-        for name in form.fields:
-            data[form.add_prefix(name)] = form[name].value()
-    return data
-
-
 def form_data(response) -> dict:
     """Everything an admin change page would post back unchanged (simple widgets only)."""
     forms = [response.context["adminform"].form]
@@ -177,20 +171,22 @@ def form_data(response) -> dict:
 # --- API keys -------------------------------------------------------------------------------
 
 
+def post_api_key(admin_client, organization, name="nightly"):
+    data = {"organization": organization.pk, "name": name, "scopes": ["query", "configure"]}
+    return admin_client.post(admin_url(ApiKey, "add"), data)
+
+
 def test_adding_an_api_key_shows_the_token_once_and_stores_only_its_hash(
     admin_client, organization, brand
 ):
-    response = admin_client.post(
-        admin_url(ApiKey, "add"),
-        {"organization": organization.pk, "name": "nightly", "scopes": ["query", "configure"]},
-        follow=True,
-    )
+    response = post_api_key(admin_client, organization)
+    # Rendered on the add response itself, not carried to the next page by a message.
     assert response.status_code == 200
-    shown = [str(m) for m in response.context["messages"]]
-    tokens = {token for message in shown for token in TOKEN_RE.findall(message)}
+    content = response.content.decode()
+    tokens = set(TOKEN_RE.findall(content))
     assert len(tokens) == 1
     token = tokens.pop()
-    assert response.content.decode().count(token) == 1
+    assert content.count(token) == 1
 
     api_key = ApiKey.objects.get(name="nightly")
     assert api_key.token_hash == hashlib.sha256(token.encode()).hexdigest()
@@ -198,6 +194,7 @@ def test_adding_an_api_key_shows_the_token_once_and_stores_only_its_hash(
     assert token.startswith(api_key.prefix)
     for column, value in ApiKey.objects.filter(pk=api_key.pk).values().get().items():
         assert token not in str(value), column
+    assert f'href="{admin_url(ApiKey, "change", api_key.pk)}"' in content  # on to the key
 
     # Never shown again: not on the next pages, not on the key's own page.
     assert token not in admin_client.get(admin_url(ApiKey, "changelist")).content.decode()
@@ -206,6 +203,34 @@ def test_adding_an_api_key_shows_the_token_once_and_stores_only_its_hash(
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
     assert client.get(f"/v1/{brand.pk}/ai-referrals/connections").status_code == 200
+
+
+def messages_in_cookies(client) -> list[str]:
+    """The messages Django's cookie storage would show next (its cookie is signed and
+    compressed, so a token in it is not visible in the raw Set-Cookie header)."""
+    request = RequestFactory().get("/")
+    request.COOKIES = {name: morsel.value for name, morsel in client.cookies.items()}
+    return [str(message) for message in CookieStorage(request)]
+
+
+def test_a_new_api_keys_token_stays_out_of_cookies_the_session_and_caches(
+    admin_client, organization
+):
+    response = post_api_key(admin_client, organization)
+    token = TOKEN_RE.search(response.content.decode())[0]
+    for name, morsel in response.cookies.items():
+        assert token not in morsel.OutputString(), name
+    assert not any(token in message for message in messages_in_cookies(admin_client))
+    # Sessions are rows of django_session: a token there would be stored in clear until read.
+    for session in Session.objects.all():
+        assert token not in str(session.get_decoded())
+    assert "no-store" in response["Cache-Control"]
+    for entry in LogEntry.objects.all():  # the admin's history of the addition
+        assert token not in f"{entry.object_repr} {entry.change_message}"
+
+    # The token is the key's: its hash is the stored one.
+    api_key = ApiKey.objects.get(name="nightly")
+    assert api_key.token_hash == hashlib.sha256(token.encode()).hexdigest()
 
 
 def test_adding_an_api_key_needs_a_scope(admin_client, organization):

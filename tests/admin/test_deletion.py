@@ -134,6 +134,7 @@ def test_deleting_needs_the_delete_permission_of_what_goes_with_it(client, some)
     staff.user_permissions.add(
         *Permission.objects.filter(codename__in=["view_connection", "delete_connection"])
     )
+    some.brand.organization.members.add(staff)  # staff see their organizations' objects only
     client.force_login(staff)
     url = admin_url(Connection, "delete", some.pk)
     response = client.get(url)

@@ -48,9 +48,17 @@ def member_client(client, member):
 
 
 @pytest.fixture
-def staff_client(client):
+def staff_client(client, organization):
+    """Staff, not a superuser: a member of Acme, as in the admin."""
     user = get_user_model().objects.create_user("sam", password="pw", is_staff=True)
+    organization.members.add(user)
     client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def superuser_client(client):
+    client.force_login(get_user_model().objects.create_superuser("root", password="pw"))
     return client
 
 
@@ -150,10 +158,23 @@ def test_the_404_for_another_org_brand_matches_a_missing_brand(member_client, ot
     assert strip_csrf(body(hidden)) == strip_csrf(body(missing))
 
 
-def test_staff_see_every_brand(staff_client, brand, other_brand):
+def test_staff_see_only_their_organizations_brands(staff_client, brand, other_brand):
     response = get(staff_client)
+    assert response.context["r"].brands == [brand]
+    assert get(staff_client, brand=other_brand.pk).status_code == 404
+    assert staff_client.get(EXPORT_URL, {"brand": other_brand.pk}).status_code == 404
+
+
+def test_staff_of_no_organization_see_no_brand(client, brand):
+    client.force_login(get_user_model().objects.create_user("temp", is_staff=True))
+    assert get(client).templates[0].name == "dashboard/no_brand.html"
+    assert get(client, brand=brand.pk).status_code == 404
+
+
+def test_superusers_see_every_brand(superuser_client, brand, other_brand):
+    response = get(superuser_client)
     assert {b.pk for b in response.context["r"].brands} == {brand.pk, other_brand.pk}
-    assert get(staff_client, brand=other_brand.pk).status_code == 200
+    assert get(superuser_client, brand=other_brand.pk).status_code == 200
 
 
 # Defaults and query-string state ------------------------------------------------------------
