@@ -132,7 +132,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 AUTHENTICATION_BACKENDS = [
     # First: refuses a locked-out sign-in before any password is checked.
-    "axes.backends.AxesStandaloneBackend",
+    "referrals.security.login.LoginThrottleBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 

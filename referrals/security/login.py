@@ -2,7 +2,9 @@
 
 import ipaddress
 import math
+from datetime import datetime
 
+from axes.backends import AxesStandaloneBackend
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_cool_off, get_failure_limit
 from django.conf import settings
@@ -36,7 +38,18 @@ def client_ip_address(request: HttpRequest) -> str | None:
         return remote
 
 
-def lockout_ends_at(request: HttpRequest, credentials: dict | None):
+class LoginThrottleBackend(AxesStandaloneBackend):
+    """axes' backend, which refuses a locked-out sign-in; authentication without a request
+    (the test client's login(), a script) has no client to count and passes on unchecked,
+    where axes' own would raise. Every sign-in over HTTP comes with its request."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
+
+
+def lockout_ends_at(request: HttpRequest, credentials: dict | None) -> datetime:
     """When the lock-out ends at the latest: the cool-off after the last counted failure.
 
     Failures during a lock-out are not counted (AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT

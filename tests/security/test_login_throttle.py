@@ -152,6 +152,12 @@ def test_client_ip_address(settings, proxies, forwarded_for, expected):
     assert client_ip_address(request) == expected
 
 
+def test_the_test_clients_login_still_works(alice, client):
+    """It authenticates without a request: nothing to count, nothing refused."""
+    assert client.login(username="alice", password=PASSWORD)
+    assert not client.login(username="alice", password=WRONG)
+
+
 def test_bearer_api_is_unaffected(alice, api_client, brand):
     lock_out(LOGIN_PAGES[0], "alice", "127.0.0.1")
     path = f"/v1/{brand.pk}/ai-referrals/connections"
