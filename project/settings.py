@@ -2,9 +2,11 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,12 +53,15 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "referrals",
 ]
 
 MIDDLEWARE = [
     "referrals.middleware.RequestIDMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -64,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -123,6 +130,31 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out sign-in before any password is checked.
+    "referrals.security.login.LoginThrottleBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# The login throttle (django-axes) of /accounts/login/ and /admin/login/ (docs/reliability.md).
+# Failures are counted in the database, so every gunicorn worker and every server shares them.
+# 5 wrong passwords for one username from one client address lock that pair out for 15 minutes
+# from the last of them; tries during the lock are refused without being counted, so the lock
+# cannot be prolonged. Other users at that address, and that user elsewhere, are unaffected;
+# a successful sign-in clears the count. `manage.py axes_reset_username NAME` lifts a lock.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "referrals.security.login.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "referrals.security.login.client_ip_address"
+AXES_ENABLE_ADMIN = False  # its pages would list every organization's users and addresses
+# Reverse proxies in front of gunicorn that append to X-Forwarded-For (nginx: 1). 0 counts by
+# the TCP peer: the header is then never read, since any client can write it.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
@@ -138,7 +170,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["referrals.tenancy.permissions.HasApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["referrals.api.parsers.BoundedJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["referrals.tenancy.throttling.ApiKeyRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -191,6 +223,24 @@ def cache_from_url(url: str) -> dict:
 
 CACHES = {"default": cache_from_url(os.environ.get("CACHE_URL", ""))}
 
+# Every response says where its page may load from: nothing but this site, no inline script,
+# no plugins, not framed (docs/reliability.md). Chart data is JSON (json_script), not script.
+# Inline style *attributes* are allowed for the dashboard's bar widths and platform colours
+# (server-computed, escaped); <style> elements and inline scripts are not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "style-src-attr": [UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -219,5 +269,8 @@ LOGGING = {
         },
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter
+    },
 }

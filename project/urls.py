@@ -1,10 +1,22 @@
 """Top-level routes: the API under /v1, the dashboard, the admin."""
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views import defaults
 from django.views.generic import RedirectView
+
+BODY_OVER_LIMIT = "Request body too large: at most {limit} bytes."
+BAD_HOST = "Invalid Host header."
+TOO_MANY_FIELDS = "Too many query or form parameters."
+BAD_REQUEST = "Bad request."
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="dashboard", permanent=False)),
@@ -13,6 +25,21 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("dashboard/", include("referrals.dashboard.urls")),
 ]
+
+
+def handler400(request, exception=None):
+    """What Django refuses before any view runs (a Host outside ALLOWED_HOSTS, a body over
+    DATA_UPLOAD_MAX_MEMORY_SIZE, too many parameters): JSON under /v1, 413 for the body."""
+    if not request.path.startswith("/v1/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        detail = BODY_OVER_LIMIT.format(limit=settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return JsonResponse({"detail": detail}, status=413)
+    if isinstance(exception, DisallowedHost):
+        return JsonResponse({"detail": BAD_HOST}, status=400)
+    if isinstance(exception, TooManyFieldsSent | TooManyFilesSent):
+        return JsonResponse({"detail": TOO_MANY_FIELDS}, status=400)
+    return JsonResponse({"detail": BAD_REQUEST}, status=400)
 
 
 def handler404(request, exception=None):

@@ -8,7 +8,7 @@ python -m reliability --soak-minutes 30
 import argparse
 import sys
 
-from . import concurrent_pushes, faults, harness, hostile, rate_limit, soak
+from . import concurrent_pushes, faults, harness, hostile, rate_limit, slow_clients, soak
 
 FULL = {
     "concurrent": {"clients": 8, "pushes": 25, "rows": 10_000, "workers": 4, "pool_size": 15_000},
@@ -22,6 +22,7 @@ FULL = {
     },
     "rate_limit": {"limit": 20, "burst_size": 60, "honest": 45, "workers": 4},
     "hostile": {"workers": 2, "rounds": 3},
+    "slow_clients": {"slow": 500, "seconds": 20, "workers": 2},
     "soak": {"seconds": 180, "push_every": 2.0, "reads_per_second": 4.0, "rows": 2_000},
 }
 FAST = {
@@ -29,6 +30,7 @@ FAST = {
     "faults": {"kill": 5, "terminate": 2, "stop": 1, "inflight": 20, "rows": 2_000, "workers": 4},
     "rate_limit": {"limit": 10, "burst_size": 30, "honest": 15, "workers": 4},
     "hostile": {"workers": 2, "rounds": 1},
+    "slow_clients": {"slow": 50, "seconds": 10, "workers": 2},
     "soak": {"seconds": 60, "push_every": 1.0, "reads_per_second": 4.0, "rows": 1_000},
 }
 
@@ -39,7 +41,9 @@ def main(argv=None) -> int:
     parser.add_argument("--soak-minutes", type=float, default=None)
     parser.add_argument("--reads", default="connections,sitemap,dashboard")
     parser.add_argument(
-        "--only", default="", help="comma-separated: concurrent,faults,rate_limit,hostile,soak"
+        "--only",
+        default="",
+        help="comma-separated: concurrent,faults,rate_limit,hostile,slow_clients,soak",
     )
     args = parser.parse_args(argv)
     sizes = FAST if args.fast else FULL
@@ -51,6 +55,7 @@ def main(argv=None) -> int:
         "faults": faults.run,
         "rate_limit": rate_limit.run,
         "hostile": hostile.run,
+        "slow_clients": slow_clients.run,
         "soak": lambda pg, **kw: soak.run(pg, reads=args.reads.split(","), workers=4, **kw),
     }
     verdicts = []

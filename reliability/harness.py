@@ -109,7 +109,8 @@ def service_backends(in_transaction: bool = False) -> list[int]:
 def start_gunicorn(
     env_extra: dict, port: int, workers: int = 1, extra_args: tuple = (), **popen
 ) -> subprocess.Popen:
-    """gunicorn serving the project on 127.0.0.1:`port`, once it answers."""
+    """gunicorn serving the project on 127.0.0.1:`port`, once it answers; the rest of its
+    settings from gunicorn.conf.py, as in production."""
     env = {**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "LOG_LEVEL": "WARNING", **env_extra}
     process = subprocess.Popen(
         [
@@ -119,8 +120,6 @@ def start_gunicorn(
             f"127.0.0.1:{port}",
             "--workers",
             str(workers),
-            "--timeout",
-            "120",
             "--log-level",
             "warning",
             *extra_args,
@@ -155,7 +154,14 @@ def free_port() -> int:
 class Gunicorn:
     """gunicorn on a free port (start_gunicorn); stderr kept in a file."""
 
-    def __init__(self, pg: Postgres, workers: int = 4, env: dict | None = None, name="gunicorn"):
+    def __init__(
+        self,
+        pg: Postgres,
+        workers: int = 4,
+        env: dict | None = None,
+        name: str = "gunicorn",
+        args: tuple = (),
+    ):
         self.port = free_port()
         self.workers_count = workers
         self.log_path = Path(pg.dir) / f"{name}-{self.port}.log"
@@ -166,6 +172,7 @@ class Gunicorn:
             str(self.access_path),
             "--access-logformat",
             "%(p)s %(s)s %(U)s",
+            *args,
         )
         self.process = start_gunicorn(
             {"DATABASE_URL": service_url(pg), "PUSH_RATE_LIMIT": "100000/min", **(env or {})},

@@ -12,5 +12,5 @@ export SECRET_KEY
 .venv/bin/python manage.py collectstatic --noinput -v0
 .venv/bin/python manage.py seed_demo --base-url "http://127.0.0.1:${PORT:-8000}"
 echo "==> serving on http://127.0.0.1:${PORT:-8000}/  (Ctrl-C stops)"
-exec .venv/bin/gunicorn project.wsgi --bind "127.0.0.1:${PORT:-8000}" --workers "${WORKERS:-2}" \
-  --access-logfile - --timeout 60
+# Worker class, threads, timeouts and limits come from gunicorn.conf.py (WORKERS: how many).
+exec .venv/bin/gunicorn project.wsgi --bind "127.0.0.1:${PORT:-8000}" --access-logfile -

@@ -20,7 +20,7 @@ def error_responses(*codes: int) -> dict:
         404: "Unknown brand or connection (or another organization's)",
         409: "An active connection or GA integration exists for the website",
         410: "The connection is disabled",
-        413: "Body too large or too many events",
+        413: "Body too large (or, for a push, too many events)",
         415: "Unsupported content type",
         429: "Rate limit exceeded; see Retry-After",
         503: "Database unavailable; retry after Retry-After",

@@ -42,7 +42,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
         operation_id="connections_create",
         parameters=[BRAND_ID_PARAM],
         request=ConnectionRegisterSerializer,
-        responses={201: ConnectionSerializer, **error_responses(400, 409, *COMMON_ERRORS)},
+        responses={201: ConnectionSerializer, **error_responses(400, 409, 413, *COMMON_ERRORS)},
     )
     def create(self, request, brand_id: str):
         brand = self.get_brand()

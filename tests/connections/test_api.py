@@ -6,6 +6,7 @@ import pytest
 from django.db import connections as db_connections
 from rest_framework.test import APIClient
 
+from referrals.ingest.parse import TOO_DEEP
 from referrals.models import Connection, GoogleAnalyticsIntegration
 from referrals.tenancy.scoping import BRAND_NOT_FOUND, CONNECTION_NOT_FOUND
 from referrals.tenancy.services import api_key_create, api_key_revoke
@@ -71,6 +72,16 @@ def test_register_rejects_malformed_json_with_400(api_client, brand, raw):
     response = api_client.post(url(brand.pk), raw, content_type="application/json")
     assert response.status_code == 400
     assert isinstance(response.json()["detail"], str)
+
+
+@pytest.mark.parametrize("opener", [b"[", b'{"website": '])
+def test_register_with_deeply_nested_json_is_400(api_client, brand, opener):
+    # 20,000 levels: past Python's recursion limit (the decoder recurses), under 1 MiB.
+    raw = opener * 20_000 + b"1"
+    response = api_client.post(url(brand.pk), raw, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {"detail": TOO_DEEP}
+    assert not Connection.objects.exists()
 
 
 def test_register_twice_is_409_naming_the_active_connection(api_client, brand):

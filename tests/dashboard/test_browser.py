@@ -1,4 +1,5 @@
-"""The dashboard in a real headless Chromium: log in, read the page, download the CSV.
+"""The dashboard, the admin and the API docs in a real headless Chromium, under the site's
+Content-Security-Policy: log in, read the pages, download the CSV, and no console errors.
 
 Needs Debian's `chromium` and `chromium-driver` (scripts/ensure_chromium.sh installs them;
 scripts/test.sh calls it). A missing browser is a failure, never a silent skip.
@@ -70,6 +71,8 @@ def browser():
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
+    # The console, where Chromium reports what the Content-Security-Policy blocked.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
     try:
@@ -140,6 +143,18 @@ def wait_for_url(driver, condition, timeout: float = 15) -> None:
     )
 
 
+def console_errors(driver) -> list[str]:
+    """Console errors since the last call: CSP violations, failed loads, script errors.
+
+    The admin's pages name no icon, so Chromium asks for /favicon.ico, a 404: not counted.
+    """
+    return [
+        entry["message"]
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE" and "/favicon.ico " not in entry["message"]
+    ]
+
+
 def full_page_screenshot(driver, path: Path, *, width: int, mobile: bool = False) -> None:
     """Emulate a viewport `width` wide and as tall as the page, then capture it."""
     metrics = {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": mobile}
@@ -181,6 +196,10 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
     assert len(browser.find_elements(By.CSS_SELECTOR, "#dropped-table tbody tr")) == 5
     # The CSS loaded from our own static files (no CDN): the KPI grid is laid out.
     assert kpis[0].location["y"] == kpis[5].location["y"]
+    # The split bars' widths and colours are style attributes the policy lets through.
+    bar = browser.find_element(By.CSS_SELECTOR, "#platform-table .share-bar")
+    assert bar.size["width"] > 0
+    assert console_errors(browser) == []
 
     full_page_screenshot(browser, screenshot_dir / "dashboard.png", width=1440)
     full_page_screenshot(browser, screenshot_dir / "dashboard-mobile.png", width=390, mobile=True)
@@ -211,3 +230,34 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
     wait_for_url(browser, lambda url: "/accounts/login/" in url)
     browser.get(f"{live_server.url}/dashboard/")
     assert "/accounts/login/" in browser.current_url
+
+
+def test_admin_and_api_docs_in_a_real_browser(browser, live_server, demo):
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    browser.get(f"{live_server.url}/admin/")
+    browser.find_element(By.NAME, "username").send_keys("root")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_for_url(browser, lambda url: url.endswith("/admin/"))
+    for path, heading in [
+        ("/admin/", "Site administration"),
+        ("/admin/referrals/connection/", "Select connection to change"),
+        ("/admin/referrals/connection/add/", "Add connection"),
+        ("/admin/referrals/aiplatform/add/", "Add AI platform"),
+    ]:
+        browser.get(f"{live_server.url}{path}")
+        assert heading in browser.find_element(By.CSS_SELECTOR, "#content h1").text
+        assert console_errors(browser) == [], path
+    # The inline formset's "Add another" link is the admin's own script at work.
+    rows = len(browser.find_elements(By.CSS_SELECTOR, ".dynamic-entries"))
+    browser.find_element(By.CSS_SELECTOR, ".add-row a").click()
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".dynamic-entries")) == rows + 1
+
+    # Swagger UI, from our own static files, renders every operation of the schema.
+    browser.get(f"{live_server.url}/v1/docs")
+    WebDriverWait(browser, 30).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) >= 9
+    )
+    browser.find_element(By.CSS_SELECTOR, ".opblock-summary").click()  # open an operation
+    WebDriverWait(browser, 15).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".opblock-body"))
+    assert console_errors(browser) == []

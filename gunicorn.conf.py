@@ -1,0 +1,25 @@
+"""gunicorn's settings: read from the working directory by any `gunicorn project.wsgi`.
+
+The bind address stays on the command line (default 127.0.0.1:8000). In production nginx
+stands in front and buffers request bodies (README "Production"); without it, slow request
+heads still cannot starve the service (docs/reliability.md, "Slow clients").
+"""
+
+import os
+
+workers = int(os.environ.get("WORKERS", "2"))  # about one per core
+# gthread, except that the main loop reads each request head and a thread gets the connection
+# only once it is complete: a connection trickling its headers holds no thread. With the sync
+# worker or plain gthread, as many slow connections as workers (or threads) stop the service.
+worker_class = "project.workers.HeadBufferingThreadWorker"
+# Requests one worker serves at once: they overlap while waiting on the database. Each thread
+# keeps its own database connection (CONN_MAX_AGE): workers x threads connections at most.
+threads = 8
+worker_connections = 1000  # open connections per worker, slow ones included
+timeout = 30  # a worker whose main loop is silent this long is restarted (not a request limit)
+graceful_timeout = 30  # on a restart or stop, requests in flight get this long to finish
+keepalive = 5  # seconds an idle kept-alive connection is kept (nginx reuses them)
+# Request heads: a line of 4 KiB, 50 header fields of 8 KiB at most (gunicorn answers 400).
+limit_request_line = 4094
+limit_request_fields = 50
+limit_request_field_size = 8190

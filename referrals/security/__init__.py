@@ -1,0 +1,1 @@
+"""Browser-side hardening: the login throttle and the client address it counts by."""

@@ -1,0 +1,85 @@
+"""gunicorn as a plain `gunicorn project.wsgi` starts it: gunicorn.conf.py's settings, and a
+request head trickled byte by byte holds no thread (the pages asked for touch no database)."""
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from reliability.harness import free_port, start_gunicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = str(ROOT / ".venv/bin/gunicorn")
+REQUEST = b"GET /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+# The head_limit of project.workers under gunicorn.conf.py's limits.
+HEAD_LIMIT = 4094 + 4 + 50 * (8190 + 2)
+LAST_REQUEST = REQUEST.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+
+
+@pytest.fixture
+def one_thread_server(tmp_path):
+    """One worker with one thread: a single connection holding it would stop the service."""
+    port = free_port()
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"}
+    server = start_gunicorn(env, port, workers=1, extra_args=("--threads", "1"))
+    yield port
+    server.terminate()
+    server.wait(20)
+
+
+def exchange(port: int, data: bytes) -> bytes:
+    """Send `data` on a new connection; what comes back until the server closes it."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        return read_to_end(sock)
+
+
+def read_to_end(sock: socket.socket) -> bytes:
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def test_a_plain_start_reads_gunicorn_conf():
+    printed = subprocess.run(
+        [GUNICORN, "--print-config", "project.wsgi"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    settings = {
+        name.strip(): value.strip()
+        for name, _, value in (line.partition("=") for line in printed.splitlines())
+    }
+    assert settings["worker_class"] == "project.workers.HeadBufferingThreadWorker"
+    assert int(settings["threads"]) >= 4
+    assert int(settings["keepalive"]) > 0
+    assert int(settings["limit_request_fields"]) <= 100
+
+
+def test_a_trickled_head_holds_no_thread(one_thread_server):
+    port = one_thread_server
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+        slow.sendall(LAST_REQUEST[:10])
+        time.sleep(0.5)  # the head is waiting in the main loop now, not in the one thread
+        started = time.monotonic()
+        assert exchange(port, LAST_REQUEST).startswith(b"HTTP/1.1 200 ")
+        assert time.monotonic() - started < 1
+        for i in range(10, len(LAST_REQUEST)):  # the slow one is served once its head is whole
+            slow.sendall(LAST_REQUEST[i : i + 1])
+        assert read_to_end(slow).startswith(b"HTTP/1.1 200 ")
+
+
+def test_pipelined_requests_and_oversized_heads(one_thread_server):
+    port = one_thread_server
+    assert exchange(port, REQUEST + LAST_REQUEST).count(b"HTTP/1.1 200 ") == 2
+    huge = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 20_000 + b"\r\n\r\n"
+    assert exchange(port, huge).startswith(b"HTTP/1.1 431 ")
+    # A head that never ends is refused once longer than any gunicorn accepts.
+    endless = b"GET / HTTP/1.1\r\nX-Big: "
+    endless += b"a" * (HEAD_LIMIT + 1 - len(endless))
+    assert exchange(port, endless).startswith(b"HTTP/1.1 431 ")
