@@ -24,7 +24,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
 OPERATIONS = ("insert", "update", "delete")
-KEY_FIELDS = ("connection", "date", "platform")
+# brand leads the key from migration 0009 on (the distribution column on Citus); the models
+# of earlier migrations have no brand on the rollup, and their SQL has no brand either.
+KEY_FIELDS = ("brand", "connection", "date", "platform")
 METRIC_FIELDS = ("pageviews", "sessions", "transactions", "purchase_revenue")
 COUNT_FIELD = "row_count"
 VENDORS = ("postgresql", "sqlite")
@@ -72,7 +74,7 @@ class _Tables:
 
     @property
     def rows_platform(self) -> str:
-        return self.rows_key[2]
+        return self.rows_key[-1]
 
 
 def _name(name: str) -> str:
@@ -85,12 +87,14 @@ def _tables(rows: type[Model], totals: type[Model]) -> _Tables:
     def columns(model: type[Model], fields: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_name(model._meta.get_field(field).column) for field in fields)
 
+    names = {field.name for field in totals._meta.get_fields()}
+    key = tuple(field for field in KEY_FIELDS if field in names)
     return _Tables(
         rows=_name(rows._meta.db_table),
         totals=_name(totals._meta.db_table),
-        rows_key=columns(rows, KEY_FIELDS),
+        rows_key=columns(rows, key),
         rows_metrics=columns(rows, METRIC_FIELDS),
-        key=columns(totals, KEY_FIELDS),
+        key=columns(totals, key),
         metrics=columns(totals, METRIC_FIELDS),
         row_count=columns(totals, (COUNT_FIELD,))[0],
     )
@@ -127,7 +131,7 @@ def _postgres_bodies(t: _Tables) -> dict[str, str]:
     )
     delta = ", ".join(f"sum({c})" for c in t.sums)
     changed = " OR ".join(f"sum({c}) <> 0" for c in t.sums)
-    same = [f"d.{c} = g.{c}" for c in t.key]
+    same = " AND ".join(f"d.{c} = g.{c}" for c in t.key)
     return {
         "insert": f"\nBEGIN\n  {upsert} {_grouped(t, 'new_rows', '')} {conflict};\n"
         "  RETURN NULL;\nEND ",
@@ -139,7 +143,7 @@ def _postgres_bodies(t: _Tables) -> dict[str, str]:
         "delete": f"\nBEGIN\n  UPDATE {t.totals} AS d SET "
         + ", ".join(f"{c} = d.{c} + g.{c}" for c in t.sums)
         + f"\n  FROM ({_grouped(t, 'old_rows', '-')}) AS g\n"
-        f"  WHERE {same[0]} AND {same[1]}\n    AND {same[2]};\n"
+        f"  WHERE {same};\n"
         f"  {drop_empty}\n  RETURN NULL;\nEND ",
     }
 

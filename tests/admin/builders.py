@@ -62,12 +62,14 @@ def rows_create(connection: Connection, n: int) -> None:
 def logs_create(connection: Connection) -> None:
     PushLog.objects.create(
         connection=connection,
+        brand_id=connection.brand_id,
         status_code=200,
         batch_id=f"b-{connection.pk}",
         request_id=f"req-{connection.pk}",
     )
     DroppedReferrer.objects.create(
         connection=connection,
+        brand_id=connection.brand_id,
         raw_referrer_value="https://www.google.com/",
         count=2,
         first_seen_at=timezone.now(),
