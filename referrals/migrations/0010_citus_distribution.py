@@ -2,7 +2,7 @@
 shared ones made reference tables. Nothing happens on SQLite, nor on PostgreSQL without the
 `citus` extension.
 
-What goes where (docs/scaling.md, "What runs where"):
+What goes where (docs/scaling.md, "The schema and what runs where"):
 - distributed by brand_id, colocated with the pages: pages, rows, the daily rollup, the push
   log, the dropped-referrer tally (agent rows will join them);
 - reference tables (a copy on every node, so that the distributed tables keep their foreign
@@ -18,8 +18,10 @@ first and put back last. Otherwise making their targets reference tables turns t
 Citus local tables, and a Citus local table with an identity column (Django's BigAutoField)
 cannot be distributed.
 
-Not atomic: Citus runs its DDL statement by statement, on several nodes; each step is
-idempotent, so a failed run is finished by running `migrate` again.
+Not atomic: Citus runs its DDL statement by statement, on several nodes. A second run skips
+the tables already distributed, so `migrate` finishes a run that failed part-way; but the
+foreign keys dropped for a table that did get distributed are then not put back (compare
+pg_constraint with a database migrated in one go).
 """
 
 from django.db import migrations
