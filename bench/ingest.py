@@ -144,7 +144,8 @@ def floor_merge(dsn_kwargs: dict, connection, events: list[dict]) -> float:
             cur.execute(
                 f"INSERT INTO referrals_referralrow (connection_id, brand_id, updated_at, {cols}) "
                 f"SELECT %s, %s, now(), {cols} FROM floor_rows "
-                "ON CONFLICT (connection_id, date, page_id, raw_referrer_value) DO UPDATE SET "
+                "ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
+                "DO UPDATE SET "
                 "platform_id = excluded.platform_id, pageviews = excluded.pageviews, "
                 "sessions = excluded.sessions, transactions = excluded.transactions, "
                 "purchase_revenue = excluded.purchase_revenue, batch_id = excluded.batch_id, "

@@ -211,7 +211,11 @@ class SitemapPage(models.Model):
 
 
 class ReferralRow(models.Model):
-    """One stored daily row; the upsert key is (connection, date, referrer, page)."""
+    """One stored daily row; the upsert key is (brand, connection, date, page, referrer).
+
+    The database's primary key is (brand_id, id) on PostgreSQL (migration 0009): Django's state
+    keeps `id` alone, which the admin and foreign keys need.
+    """
 
     connection = models.ForeignKey(
         Connection, on_delete=models.CASCADE, related_name="rows", db_index=False
@@ -257,7 +261,7 @@ class ReferralRow(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "date", "page", "raw_referrer_value"],
+                fields=["brand", "connection", "date", "page", "raw_referrer_value"],
                 name="referral_row_upsert_key",
             ),
             *[
@@ -287,6 +291,11 @@ class DailyPlatformTotal(models.Model):
     connection = models.ForeignKey(
         Connection, on_delete=models.CASCADE, related_name="daily_totals", db_index=False
     )
+    # The distribution column on Citus (docs/scaling.md): copied from the connection, no FK
+    # constraint and no index of its own (it leads the keys), like ReferralRow.brand.
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     date = models.DateField()
     platform = models.ForeignKey(AIPlatform, on_delete=models.PROTECT, related_name="+")
     row_count = models.IntegerField()  # not Positive: a delta row is negative before it merges
@@ -298,7 +307,8 @@ class DailyPlatformTotal(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "date", "platform"], name="daily_platform_total_key"
+                fields=["brand", "connection", "date", "platform"],
+                name="daily_platform_total_key",
             )
         ]
 
@@ -310,6 +320,11 @@ class PushLog(models.Model):
     """One line per push, successful or not, for the admin and the dashboard's health panel."""
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="push_logs")
+    # The distribution column on Citus (docs/scaling.md): copied from the connection, no FK
+    # constraint and no index of its own (it leads the keys), like ReferralRow.brand.
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     api_key = models.ForeignKey(
         ApiKey, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -345,6 +360,11 @@ class DroppedReferrer(models.Model):
     connection = models.ForeignKey(
         Connection, on_delete=models.CASCADE, related_name="dropped_referrers"
     )
+    # The distribution column on Citus (docs/scaling.md): copied from the connection, no FK
+    # constraint and no index of its own (it leads the keys), like ReferralRow.brand.
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
     raw_referrer_value = models.CharField(max_length=512)
     count = models.BigIntegerField(default=0)
     first_seen_at = models.DateTimeField()
@@ -354,7 +374,8 @@ class DroppedReferrer(models.Model):
         ordering = ["-count"]
         constraints = [
             models.UniqueConstraint(
-                fields=["connection", "raw_referrer_value"], name="dropped_referrer_unique"
+                fields=["brand", "connection", "raw_referrer_value"],
+                name="dropped_referrer_unique",
             ),
         ]
         # The admin's list (most dropped first) and its search by the start of a referrer

@@ -1,14 +1,25 @@
 """Fixtures that build the objects most tests need."""
 
 import time
+from pathlib import Path
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import OperationalError
 from django.db import connection as db_connection
 from rest_framework.test import APIClient
 
+from referrals.db.citus import citus_installed
 from referrals.models import Brand, Connection, Organization
 from referrals.tenancy.services import api_key_create
 from referrals.tenancy.throttling import ApiKeyRateThrottle
+
+# On Citus, the tests of the API, the dashboard and the push run with every query confined to
+# one shard: a query that touches more than one fails the test (the proof of routing). The
+# admin, management commands and the database's own tests may fan out.
+SINGLE_SHARD_PACKAGES = ("api", "connections", "dashboard", "ingest", "sitemap", "tenancy")
+SINGLE_SHARD = "SET citus.multi_task_query_log_level = 'error'"
+_TESTS = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(config, items):
@@ -19,6 +30,56 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(skip)
+
+
+def _single_shard_on(sender, **kwargs) -> None:
+    """On psycopg's own connection, so that pinned query counts do not see it."""
+    try:
+        db_connection.ensure_connection()
+    except OperationalError:  # a test of an outage: the request itself meets it
+        return
+    db_connection.connection.execute(SINGLE_SHARD)
+
+
+def _single_shard_off(sender, **kwargs) -> None:
+    if db_connection.connection is not None and not db_connection.needs_rollback:
+        db_connection.connection.execute("RESET citus.multi_task_query_log_level")
+
+
+def _uses_db(request) -> str | None:
+    for name in ("transactional_db", "db"):
+        if name in request.fixturenames:
+            return name
+    return "db" if request.node.get_closest_marker("django_db") else None
+
+
+@pytest.fixture(autouse=True)
+def citus_routing(request):
+    """Citus: `citus`-marked tests run, the others skip. In tests of SINGLE_SHARD_PACKAGES
+    every request (the application's queries, in whichever thread serves it) runs with
+    multi-shard queries as errors; the test's own checks around it may read across brands."""
+    marked = request.node.get_closest_marker("citus")
+    db_fixture = _uses_db(request) if db_connection.vendor == "postgresql" else None
+    if db_fixture is None:
+        if marked:
+            pytest.skip("Citus only; the test command runs it on a Citus cluster")
+        yield
+        return
+    request.getfixturevalue(db_fixture)
+    citus = citus_installed(db=db_connection)
+    if marked and not citus:
+        pytest.skip("Citus only; the test command runs it on a Citus cluster")
+    package = Path(request.node.path).relative_to(_TESTS).parts[0]
+    if not citus or package not in SINGLE_SHARD_PACKAGES:
+        yield
+        return
+    request_started.connect(_single_shard_on)
+    request_finished.connect(_single_shard_off)
+    try:
+        yield
+    finally:
+        request_started.disconnect(_single_shard_on)
+        request_finished.disconnect(_single_shard_off)
 
 
 @pytest.fixture

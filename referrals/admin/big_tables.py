@@ -22,6 +22,15 @@ def count_label(count: int, cap: int = COUNT_CAP) -> str:
     return f"more than {cap:,}" if count > cap else f"{count:,}"
 
 
+# Citus: the sum of the shards' estimates, or -1 when one was never analyzed.
+_SHARDS_ESTIMATE = (
+    "SELECT CASE WHEN min(result::bigint) < 0 THEN -1 ELSE sum(result::bigint)::bigint END "
+    "FROM pg_dist_partition p, run_command_on_shards(p.logicalrelid, "
+    "$$SELECT reltuples::bigint FROM pg_class WHERE oid = '%%s'::regclass$$) "
+    "WHERE p.logicalrelid = %s::regclass AND p.partmethod = 'h'"
+)
+
+
 def table_estimate(model: type[Model], using: str) -> int | None:
     """PostgreSQL's estimate of a table's rows (pg_class.reltuples, kept by ANALYZE and
     autovacuum), or None: another database, or a table never analyzed."""
@@ -29,10 +38,16 @@ def table_estimate(model: type[Model], using: str) -> int | None:
         return None
     with connections[using].cursor() as cursor:
         cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            "SELECT reltuples::bigint, EXISTS (SELECT FROM pg_extension WHERE extname = 'citus') "
+            "FROM pg_class WHERE oid = %s::regclass",
             [model._meta.db_table],
         )
-        (estimate,) = cursor.fetchone()
+        estimate, citus = cursor.fetchone()
+        if citus:
+            # A distributed table's rows are in its shards (NULL for a table that is not).
+            cursor.execute(_SHARDS_ESTIMATE, [model._meta.db_table])
+            (shards,) = cursor.fetchone()
+            estimate = estimate if shards is None else shards
     return estimate if estimate >= 0 else None
 
 

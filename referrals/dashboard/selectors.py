@@ -144,7 +144,7 @@ def dashboard_top_pages(
     slice_ids = ranking[(page - 1) * per_page : page * per_page]
     found: dict[int, dict] = {}
     for row in (
-        rows.filter(page_id__in=slice_ids)
+        rows.filter(page_id__in=slice_ids, page__brand_id=connection.brand_id)
         .values("page_id", "page__url", "page__raw_page_value", "platform__name", "platform__slug")
         .annotate(**METRIC_SUMS)
     ):
@@ -169,7 +169,9 @@ def dashboard_top_pages(
 
 def dashboard_recent_pushes(*, connection: Connection, limit: int = RECENT_PUSHES) -> list[PushLog]:
     return list(
-        PushLog.objects.filter(connection_id=connection.pk).order_by("-created_at", "-id")[:limit]
+        PushLog.objects.filter(brand_id=connection.brand_id, connection_id=connection.pk).order_by(
+            "-created_at", "-id"
+        )[:limit]
     )
 
 
@@ -178,9 +180,9 @@ def dashboard_dropped_referrers(
 ) -> list[DroppedReferrer]:
     """The referrers dropped most often: candidates for the AI-platform allow-list."""
     return list(
-        DroppedReferrer.objects.filter(connection_id=connection.pk).order_by(
-            "-count", "raw_referrer_value"
-        )[:limit]
+        DroppedReferrer.objects.filter(
+            brand_id=connection.brand_id, connection_id=connection.pk
+        ).order_by("-count", "raw_referrer_value")[:limit]
     )
 
 
@@ -188,6 +190,7 @@ def dashboard_export_rows(*, connection: Connection, window: Window) -> Iterator
     """Totals per day x platform x page, streamed from a server-side cursor where available."""
     return (
         rows_counted(connection=connection, window=window)
+        .filter(page__brand_id=connection.brand_id)
         .values("date", "platform__name", "page_id", "page__raw_page_value", "page__url")
         .annotate(**METRIC_SUMS)
         .order_by("date", "platform__name", "page_id")

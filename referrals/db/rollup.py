@@ -23,8 +23,12 @@ from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 
+from referrals.db.citus import citus_installed
+
 OPERATIONS = ("insert", "update", "delete")
-KEY_FIELDS = ("connection", "date", "platform")
+# brand leads the key from migration 0009 on (the distribution column on Citus); the models
+# of earlier migrations have no brand on the rollup, and their SQL has no brand either.
+KEY_FIELDS = ("brand", "connection", "date", "platform")
 METRIC_FIELDS = ("pageviews", "sessions", "transactions", "purchase_revenue")
 COUNT_FIELD = "row_count"
 VENDORS = ("postgresql", "sqlite")
@@ -60,6 +64,9 @@ class _Tables:
 
     rows: str
     totals: str
+    rows_table: str  # unquoted, as TG_TABLE_NAME and pg_class hold them
+    totals_table: str
+    totals_id: str
     rows_key: tuple[str, ...]
     rows_metrics: tuple[str, ...]
     key: tuple[str, ...]
@@ -72,7 +79,7 @@ class _Tables:
 
     @property
     def rows_platform(self) -> str:
-        return self.rows_key[2]
+        return self.rows_key[-1]
 
 
 def _name(name: str) -> str:
@@ -85,12 +92,17 @@ def _tables(rows: type[Model], totals: type[Model]) -> _Tables:
     def columns(model: type[Model], fields: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_name(model._meta.get_field(field).column) for field in fields)
 
+    names = {field.name for field in totals._meta.get_fields()}
+    key = tuple(field for field in KEY_FIELDS if field in names)
     return _Tables(
         rows=_name(rows._meta.db_table),
         totals=_name(totals._meta.db_table),
-        rows_key=columns(rows, KEY_FIELDS),
+        rows_table=rows._meta.db_table,
+        totals_table=totals._meta.db_table,
+        totals_id=_name(totals._meta.pk.column),
+        rows_key=columns(rows, key),
         rows_metrics=columns(rows, METRIC_FIELDS),
-        key=columns(totals, KEY_FIELDS),
+        key=columns(totals, key),
         metrics=columns(totals, METRIC_FIELDS),
         row_count=columns(totals, (COUNT_FIELD,))[0],
     )
@@ -109,38 +121,88 @@ def _grouped(t: _Tables, table: str, sign: str) -> str:
     )
 
 
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _postgres_header(t: _Tables) -> str:
+    """The function's start: which table of the rollup to write.
+
+    On PostgreSQL the rollup itself. On Citus the trigger fires on a shard of the rows
+    (`referrals_referralrow_102008`) and its SQL runs on that shard's node, where the rollup's
+    name is only the coordinator's routing shell: it writes the colocated shard of the rollup,
+    the one that covers the same hash range (pg_dist_shard, synced to every node). pg_dist_shard
+    is only read there, so the function needs no Citus on plain PostgreSQL.
+
+    A shard has no column defaults: a new total takes its id from the rollup's identity
+    sequence, which Citus gives every node a range of its own (from 2^48 times the node's
+    group), so ids stay unique across the cluster.
+    """
+    sequence = f"pg_get_serial_sequence({_literal(t.totals_table)}, {_literal(t.totals_id)})"
+    return (
+        f"\nDECLARE\n  totals text := {_literal(t.totals_table)};\n"
+        f"  id_sequence text := {sequence};\nBEGIN\n"
+        f"  IF TG_TABLE_NAME <> {_literal(t.rows_table)} THEN\n"
+        f"    SELECT {_literal(t.totals_table + '_')} || d.shardid INTO STRICT totals\n"
+        "    FROM pg_dist_shard d JOIN pg_dist_shard r ON r.shardminvalue = d.shardminvalue\n"
+        "    WHERE r.shardid = substring(TG_TABLE_NAME FROM '[0-9]+$')::bigint\n"
+        f"      AND d.logicalrelid = {_literal(t.totals_table)}::regclass;\n"
+        "  END IF;\n"
+    )
+
+
 def _postgres_bodies(t: _Tables) -> dict[str, str]:
-    """The plpgsql body of each trigger function, as pg_proc.prosrc holds it."""
+    """The plpgsql body of each trigger function, as pg_proc.prosrc holds it.
+
+    Each statement runs with EXECUTE, the rollup's table name formatted in (`%I`): one SQL
+    statement per call, as Citus requires of SQL that runs on a worker.
+    """
+    target = "%I"
     key, sums = ", ".join(t.key), ", ".join(t.sums)
-    upsert = f"INSERT INTO {t.totals} AS d ({key}, {sums}) "
+    upsert = (
+        f"INSERT INTO {target} AS d ({t.totals_id}, {key}, {sums}) SELECT nextval(%L), * FROM ("
+    )
     add = ", ".join(f"{c} = d.{c} + excluded.{c}" for c in t.sums)
-    conflict = f" ON CONFLICT ({key}) DO UPDATE SET {add}"
+    conflict = f") AS g ON CONFLICT ({key}) DO UPDATE SET {add}"
     # A join with the distinct keys, not `(key) IN (SELECT key FROM old_rows)`: without
     # statistics on the transition table PostgreSQL rescans it for every emptied group
     # (4.7 s to delete 200,000 rows of 100 groups; 0.6 s with the join).
     emptied = ", ".join(t.rows_key)
     drop_empty = (
-        f"DELETE FROM {t.totals} AS d USING (SELECT DISTINCT {emptied} FROM old_rows) AS o "
+        f"DELETE FROM {target} AS d USING (SELECT DISTINCT {emptied} FROM old_rows) AS o "
         f"WHERE d.{t.row_count} = 0 AND "
         + " AND ".join(f"d.{k} = o.{r}" for k, r in zip(t.key, t.rows_key, strict=True))
-        + ";"
     )
     delta = ", ".join(f"sum({c})" for c in t.sums)
     changed = " OR ".join(f"sum({c}) <> 0" for c in t.sums)
-    same = [f"d.{c} = g.{c}" for c in t.key]
+    same = " AND ".join(f"d.{c} = g.{c}" for c in t.key)
+
+    def run(sql: str, *args: str) -> str:
+        return f"  EXECUTE format({_literal(sql)}, {', '.join(('totals', *args))});\n"
+
+    header, end = _postgres_header(t), "  RETURN NULL;\nEND "
     return {
-        "insert": f"\nBEGIN\n  {upsert} {_grouped(t, 'new_rows', '')} {conflict};\n"
-        "  RETURN NULL;\nEND ",
-        "update": f"\nBEGIN\n  {upsert} SELECT {key}, {delta}\n"
-        f"  FROM ({_grouped(t, 'new_rows', '')} UNION ALL {_grouped(t, 'old_rows', '-')})"
-        f" AS delta\n  GROUP BY {key} HAVING {changed} {conflict};\n"
-        f"  {drop_empty}\n  RETURN NULL;\nEND ",
+        "insert": header
+        + run(f"{upsert}{_grouped(t, 'new_rows', '')}{conflict}", "id_sequence")
+        + end,
+        "update": header
+        + run(
+            f"{upsert}SELECT {key}, {delta} "
+            f"FROM ({_grouped(t, 'new_rows', '')} UNION ALL {_grouped(t, 'old_rows', '-')})"
+            f" AS delta GROUP BY {key} HAVING {changed}{conflict}",
+            "id_sequence",
+        )
+        + run(drop_empty)
+        + end,
         # Subtracts only (never inserts): a connection's deletion may remove its rollup first.
-        "delete": f"\nBEGIN\n  UPDATE {t.totals} AS d SET "
-        + ", ".join(f"{c} = d.{c} + g.{c}" for c in t.sums)
-        + f"\n  FROM ({_grouped(t, 'old_rows', '-')}) AS g\n"
-        f"  WHERE {same[0]} AND {same[1]}\n    AND {same[2]};\n"
-        f"  {drop_empty}\n  RETURN NULL;\nEND ",
+        "delete": header
+        + run(
+            f"UPDATE {target} AS d SET "
+            + ", ".join(f"{c} = d.{c} + g.{c}" for c in t.sums)
+            + f" FROM ({_grouped(t, 'old_rows', '-')}) AS g WHERE {same}"
+        )
+        + run(drop_empty)
+        + end,
     }
 
 
@@ -269,6 +331,14 @@ def rollup_triggers_problems(
     return find(db, _tables(rows, totals), rows._meta.db_table)
 
 
+def _citus_sequential(db: BaseDatabaseWrapper, cursor) -> None:
+    """Citus: DDL on the shards (the lock, the triggers) goes over several connections per node
+    at once, and a trigger function created or dropped in the same transaction then needs a
+    single one: one connection per node for the rest of the transaction."""
+    if citus_installed(db=db):
+        cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+
+
 def rollup_triggers_install(
     *, db: BaseDatabaseWrapper, rows: type[Model], totals: type[Model]
 ) -> None:
@@ -276,6 +346,7 @@ def rollup_triggers_install(
     t = _tables(rows, totals)
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
         if db.vendor == "postgresql":
+            _citus_sequential(db, cursor)
             for statement in _postgres_install(t):
                 cursor.execute(statement)
             return
@@ -291,6 +362,8 @@ def rollup_triggers_install(
 def rollup_triggers_drop(*, db: BaseDatabaseWrapper, rows: type[Model]) -> None:
     table = _name(rows._meta.db_table)
     with transaction.atomic(using=db.alias), db.cursor() as cursor:
+        if db.vendor == "postgresql":
+            _citus_sequential(db, cursor)
         for op in OPERATIONS:
             on_table = f" ON {table}" if db.vendor == "postgresql" else ""
             cursor.execute(f"DROP TRIGGER IF EXISTS {trigger_name(op)}{on_table}")
@@ -312,6 +385,7 @@ def rollup_lock(*, db: BaseDatabaseWrapper, rows: type[Model], totals: type[Mode
         t = _tables(rows, totals)
         # Rows first, as a push takes them: no deadlock with a push that holds the rows.
         with db.cursor() as cursor:
+            _citus_sequential(db, cursor)
             cursor.execute(f"LOCK TABLE {t.rows}, {t.totals} IN SHARE ROW EXCLUSIVE MODE")
 
 

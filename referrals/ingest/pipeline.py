@@ -136,6 +136,7 @@ def push_record_failure(*, context: PushContext, error: PushError) -> None:
 
 def _log_and_mark(context, status, received, outcome, batch_id, error, now) -> None:
     PushLog.objects.create(
+        brand_id=context.connection.brand_id,
         connection_id=context.connection.pk,
         api_key_id=context.api_key_id,
         request_id=context.request_id,

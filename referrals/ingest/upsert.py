@@ -139,7 +139,7 @@ def _upsert_postgresql(connection: Connection, records: list[tuple], now) -> Non
         cursor.execute(
             f"INSERT INTO {_ROWS} AS r (connection_id, brand_id, updated_at, {_COLUMNS}) "
             f"SELECT %s, %s, %s, {_COLUMNS} FROM {temp} "
-            f"ON CONFLICT (connection_id, date, page_id, raw_referrer_value) "
+            f"ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
             f"DO UPDATE SET {_SET} WHERE {changed}",
             [connection.pk, connection.brand_id, now],
         )
@@ -151,7 +151,7 @@ def _upsert_portable(connection: Connection, records: list[tuple], now) -> None:
     sql = (
         f"INSERT INTO {_ROWS} (connection_id, brand_id, updated_at, {_COLUMNS}) "
         f"VALUES ({placeholders}) "
-        f"ON CONFLICT (connection_id, date, page_id, raw_referrer_value) "
+        f"ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
         f"DO UPDATE SET {_SET} WHERE {changed}"
     )
     ops = db.ops
@@ -179,9 +179,12 @@ def dropped_referrers_tally(*, connection: Connection, dropped: Counter, now) ->
     stamp = db.ops.adapt_datetimefield_value(now)
     with db.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {_DROPPED} (connection_id, raw_referrer_value, count, first_seen_at, "
-            f"last_seen_at) VALUES (%s, %s, %s, %s, %s) "
-            f"ON CONFLICT (connection_id, raw_referrer_value) DO UPDATE SET "
+            f"INSERT INTO {_DROPPED} (brand_id, connection_id, raw_referrer_value, count, "
+            f"first_seen_at, last_seen_at) VALUES (%s, %s, %s, %s, %s, %s) "
+            f"ON CONFLICT (brand_id, connection_id, raw_referrer_value) DO UPDATE SET "
             f"count = {_DROPPED}.count + excluded.count, last_seen_at = excluded.last_seen_at",
-            [(connection.pk, raw, count, stamp, stamp) for raw, count in sorted(dropped.items())],
+            [
+                (connection.brand_id, connection.pk, raw, count, stamp, stamp)
+                for raw, count in sorted(dropped.items())
+            ],
         )

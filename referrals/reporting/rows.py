@@ -18,12 +18,14 @@ def connection_active(*, brand_id: int, website: str) -> Connection | None:
 def rows_counted(*, connection: Connection | None, window: Window) -> QuerySet:
     """The counted ReferralRows of a window (none without an active connection).
 
-    By connection id and date only (the connection implies the brand), so that PostgreSQL
-    reads them from its (connection, date) covering index.
+    By brand, connection and date, so that PostgreSQL reads them from its (brand, connection,
+    date) covering index and Citus routes the query to the brand's shard. A query that joins
+    the pages filters them on the brand too (`page__brand_id`): Django joins on page_id alone.
     """
     if connection is None:
         return ReferralRow.objects.none()
     return ReferralRow.objects.filter(
+        brand_id=connection.brand_id,
         connection_id=connection.pk,
         platform__isnull=False,
         date__gte=window.start,
@@ -33,4 +35,6 @@ def rows_counted(*, connection: Connection | None, window: Window) -> QuerySet:
 
 def daily_counted(*, connection: Connection) -> QuerySet:
     """The daily rollup of the counted rows (DailyPlatformTotal holds counted rows only)."""
-    return DailyPlatformTotal.objects.filter(connection_id=connection.pk)
+    return DailyPlatformTotal.objects.filter(
+        brand_id=connection.brand_id, connection_id=connection.pk
+    )

@@ -82,13 +82,19 @@ BUILDERS = {
     ),
     PushLog: (
         lambda w: PushLog.objects.create(
-            connection=w["connection"], status_code=200, received=2, accepted=2, batch_id="b-1"
+            connection=w["connection"],
+            brand_id=w["connection"].brand_id,
+            status_code=200,
+            received=2,
+            accepted=2,
+            batch_id="b-1",
         ),
         "b-1",
     ),
     DroppedReferrer: (
         lambda w: DroppedReferrer.objects.create(
             connection=w["connection"],
+            brand_id=w["connection"].brand_id,
             raw_referrer_value="google.com",
             count=3,
             first_seen_at=timezone.now(),
@@ -347,9 +353,12 @@ def test_a_connection_blocked_by_an_active_ga_integration_is_a_form_error(admin_
 def test_connection_page_shows_its_own_recent_pushes_and_dropped_referrers(
     admin_client, brand, connection
 ):
-    mine = PushLog.objects.create(connection=connection, status_code=200, batch_id="mine")
+    mine = PushLog.objects.create(
+        connection=connection, brand_id=connection.brand_id, status_code=200, batch_id="mine"
+    )
     dropped = DroppedReferrer.objects.create(
         connection=connection,
+        brand_id=connection.brand_id,
         raw_referrer_value="google.com",
         count=1,
         first_seen_at=timezone.now(),
@@ -360,11 +369,13 @@ def test_connection_page_shows_its_own_recent_pushes_and_dropped_referrers(
         brand=brand, website="busy.example", provider="adobe_analytics"
     )
     PushLog.objects.bulk_create(
-        PushLog(connection=other, status_code=200, batch_id=f"b{i}") for i in range(25)
+        PushLog(connection=other, brand_id=other.brand_id, status_code=200, batch_id=f"b{i}")
+        for i in range(25)
     )
     DroppedReferrer.objects.bulk_create(
         DroppedReferrer(
             connection=other,
+            brand_id=other.brand_id,
             raw_referrer_value=f"r{i}.example",
             count=100 + i,
             first_seen_at=timezone.now(),
@@ -502,11 +513,17 @@ def add_many(world, model, n: int) -> None:
             for c in connections
         )
     elif model is PushLog:
-        PushLog.objects.bulk_create(PushLog(connection=c, status_code=200) for c in connections)
+        PushLog.objects.bulk_create(
+            PushLog(connection=c, brand_id=c.brand_id, status_code=200) for c in connections
+        )
     elif model is DroppedReferrer:
         DroppedReferrer.objects.bulk_create(
             DroppedReferrer(
-                connection=c, raw_referrer_value="bing.com", first_seen_at=now, last_seen_at=now
+                connection=c,
+                brand_id=c.brand_id,
+                raw_referrer_value="bing.com",
+                first_seen_at=now,
+                last_seen_at=now,
             )
             for c in connections
         )

@@ -108,6 +108,7 @@ def demo(db):
     ):
         PushLog.objects.create(
             connection=connection,
+            brand_id=connection.brand_id,
             status_code=code,
             batch_id=f"adobe-2026-05-{28 - i:02d}",
             received=accepted + rejected or 1800,
@@ -125,6 +126,7 @@ def demo(db):
     ]:
         DroppedReferrer.objects.create(
             connection=connection,
+            brand_id=connection.brand_id,
             raw_referrer_value=value,
             count=count,
             first_seen_at=now - timedelta(days=30),

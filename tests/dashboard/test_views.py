@@ -474,12 +474,19 @@ def test_user_strings_are_escaped_everywhere(member_client, connection):
         row(connection, "2026-05-10", "claude", value, sessions=2)  # an Adobe page name
         DroppedReferrer.objects.create(
             connection=connection,
+            brand_id=connection.brand_id,
             raw_referrer_value=value,
             count=4,
             first_seen_at=timezone.now(),
             last_seen_at=timezone.now(),
         )
-        PushLog.objects.create(connection=connection, status_code=422, batch_id=value, error=value)
+        PushLog.objects.create(
+            connection=connection,
+            brand_id=connection.brand_id,
+            status_code=422,
+            batch_id=value,
+            error=value,
+        )
     connection.last_push_error = XSS[0] + XSS[1]
     connection.last_pushed_at = timezone.now()
     connection.save()
@@ -553,10 +560,17 @@ def test_health_shows_status_last_push_error_recent_pushes_and_dropped_referrers
     seeded.last_push_error = "event 3: pageviews must be >= 0"
     seeded.save()
     for i in range(12):
-        PushLog.objects.create(connection=seeded, status_code=200, batch_id=f"b{i}", accepted=i)
+        PushLog.objects.create(
+            connection=seeded,
+            brand_id=seeded.brand_id,
+            status_code=200,
+            batch_id=f"b{i}",
+            accepted=i,
+        )
     for value, times in [("google.com", 40), ("(direct)", 90), ("bing.com", 5)]:
         DroppedReferrer.objects.create(
             connection=seeded,
+            brand_id=seeded.brand_id,
             raw_referrer_value=value,
             count=times,
             first_seen_at=now,

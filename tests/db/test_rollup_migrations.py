@@ -147,8 +147,10 @@ def test_a_renamed_column_gets_triggers_that_name_it(connection):
 
 
 def rollup_start(editor) -> None:
-    """Migration 0005's trigger step, with the models of its own state."""
-    state = MigrationExecutor(db).loader.project_state(MIGRATION_0005, at_end=True)
+    """Migration 0005's trigger step, with the models of the latest state: the tables are
+    migrated to the end (0009 made brand_id part of the rollup's key, which 0005's models
+    lack)."""
+    state = MigrationExecutor(db).loader.project_state()
     migration_0005.rollup_start(state.apps, editor)
 
 
