@@ -18,6 +18,7 @@ import threading
 import time
 
 from . import harness as h
+from . import workload as w
 
 # Never finished: no blank line ends it.
 SLOW_HEAD = b"GET /v1/schema HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: " + b"a" * 4000
@@ -67,7 +68,7 @@ class Slowloris:
             sock.close()
 
 
-def timed_requests(port: int, tenant: h.Tenant, seconds: float) -> list[h.Reply]:
+def timed_requests(port: int, tenant: w.Tenant, seconds: float) -> list[h.Reply]:
     path = f"/v1/{tenant.brand_id}/ai-referrals/connections"
     replies, deadline = [], time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -98,7 +99,7 @@ def run(
     kind = worker_class or "gunicorn.conf.py"
     verdict = h.Verdict(f"slow clients ({slow} trickling connections, {workers} workers, {kind})")
     h.header(verdict.name)
-    tenant = h.seed("slow-clients.example")
+    tenant = w.seed("slow-clients.example")
     args = ("--worker-class", worker_class) if worker_class else ()
     server = h.Gunicorn(pg, workers=workers, name="slow", args=args)
     try:
