@@ -70,7 +70,8 @@ def citus_routing(request):
     if marked and not citus:
         pytest.skip("Citus only; the test command runs it on a Citus cluster")
     package = Path(request.node.path).relative_to(_TESTS).parts[0]
-    if not citus or package not in SINGLE_SHARD_PACKAGES:
+    admin = request.node.get_closest_marker("admin_fan_out")  # the admin lists across brands
+    if not citus or package not in SINGLE_SHARD_PACKAGES or admin:
         yield
         return
     request_started.connect(_single_shard_on)

@@ -234,6 +234,7 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
     assert "/accounts/login/" in browser.current_url
 
 
+@pytest.mark.admin_fan_out
 def test_admin_and_api_docs_in_a_real_browser(browser, live_server, demo):
     get_user_model().objects.create_superuser("root", password=PASSWORD)
     browser.get(f"{live_server.url}/admin/")
