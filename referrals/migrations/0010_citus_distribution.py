@@ -26,6 +26,8 @@ pg_constraint with a database migrated in one go).
 
 from django.db import migrations
 
+from referrals.db.citus import citus_installed
+
 REFERENCE = (
     "referrals_organization",
     "referrals_brand",
@@ -51,18 +53,11 @@ DISTRIBUTED = (
 SETTINGS = ("citus.enable_unsafe_triggers", "citus.enable_repartition_joins")
 
 
-def _citus(cursor) -> bool:
-    cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'citus'")
-    return cursor.fetchone() is not None
-
-
 def distribute(apps, schema_editor):
     db = schema_editor.connection
-    if db.vendor != "postgresql":
+    if not citus_installed(db=db):
         return
     with db.cursor() as cursor:
-        if not _citus(cursor):
-            return
         cursor.execute("SELECT current_database()")
         [database] = cursor.fetchone()
         for setting in SETTINGS:
@@ -109,11 +104,9 @@ def distribute(apps, schema_editor):
 def undistribute(apps, schema_editor):
     """Back to local tables (Citus refuses undistribute_table on identity columns: says so)."""
     db = schema_editor.connection
-    if db.vendor != "postgresql":
+    if not citus_installed(db=db):
         return
     with db.cursor() as cursor:
-        if not _citus(cursor):
-            return
         cursor.execute(
             "SELECT count(*) FROM pg_dist_partition WHERE logicalrelid::text = ANY(%s)",
             [[*REFERENCE, *DISTRIBUTED]],
