@@ -195,18 +195,18 @@ def test_a_scoped_rows_list_counts_its_own_rows_not_the_tables_estimate(
     client.force_login(staff_member(quiet.brand.organization))
     url = admin_url(ReferralRow, "changelist")
     client.get(url)  # warm the session and content-type caches
-    # session, user, the user's and their groups' permissions, the ids of the connections of
-    # their organizations (organization_scope), capped count, the page of rows
+    # session, user, the user's and their groups' permissions, the ids of the brands of their
+    # organizations (organization_scope), capped count, the page of rows
     with django_assert_num_queries(7), CaptureQueriesContext(db_connection) as queries:
         response = client.get(url)
     assert not any("reltuples" in q["sql"] for q in queries.captured_queries)
     cl = response.context["cl"]
     assert cl.result_count == 30 and cl.paginator.count_label == ""
     assert {row.connection_id for row in cl.result_list} == {quiet.pk}
-    # By connection ids, which lead the rows' indexes (rows.brand_id has none).
+    # By brand ids, which lead the rows' indexes since migration 0009.
     for sql in sql_on_rows(queries):
         where = sql.partition(" WHERE ")[2]
-        assert where.startswith(f'"{ROWS_TABLE}"."connection_id" IN (') and "brand" not in where
+        assert where.startswith(f'"{ROWS_TABLE}"."brand_id" IN (') and "connection" not in where
 
 
 # --- object pages ----------------------------------------------------------------------------
