@@ -1,0 +1,74 @@
+"""Citus: a table created by a migration after 0010 (with foreign keys to reference tables and
+an identity column, as Django makes them) is distributed by brand_id and colocated with the
+pages when distribute_new_tables runs before its foreign keys are added."""
+
+import pytest
+from django.db import connection as db
+from django.db import models
+from django.test.utils import isolate_apps
+
+from referrals.db.citus import COLOCATION_ANCHOR, distribute_new_tables
+from referrals.models import Brand, Connection
+
+pytestmark = [pytest.mark.citus, pytest.mark.django_db(transaction=True)]
+
+
+def partition(table: str) -> tuple[str, bool] | None:
+    """(partition method, colocated with the pages) of a table in Citus' metadata."""
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT p.partmethod, p.colocationid = a.colocationid FROM pg_dist_partition p, "
+            "pg_dist_partition a WHERE p.logicalrelid = %s::regclass "
+            "AND a.logicalrelid = %s::regclass",
+            [table, COLOCATION_ANCHOR],
+        )
+        return cursor.fetchone()
+
+
+@isolate_apps("referrals")
+def test_new_tables_are_distributed_and_reference_tables_made(brand):
+    class Tally(models.Model):  # noqa: DJ008
+        brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+        connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+        count = models.IntegerField()
+
+        class Meta:
+            app_label = "referrals"
+            db_table = "referrals_test_tally"
+            constraints = [
+                models.UniqueConstraint(fields=["brand", "connection"], name="test_tally_key")
+            ]
+
+    class Kind(models.Model):  # noqa: DJ008
+        brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+")
+        name = models.CharField(max_length=20)
+
+        class Meta:
+            app_label = "referrals"
+            db_table = "referrals_test_kind"
+
+    try:
+        with db.schema_editor() as editor:
+            editor.create_model(Tally)
+            editor.create_model(Kind)
+            distribute_new_tables(
+                db=db, distributed=["referrals_test_tally"], reference=["referrals_test_kind"]
+            )
+        assert partition("referrals_test_tally") == ("h", True)
+        with db.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conname = 'referrals_test_tally_pkey'"
+            )
+            assert cursor.fetchone()[0] == "PRIMARY KEY (brand_id, id)"
+        assert partition("referrals_test_kind")[0] == "n"
+        connection = Connection.objects.create(brand=brand, website="example.com")
+        Tally.objects.create(brand=brand, connection=connection, count=1)
+        Kind.objects.create(brand=brand, name="a")
+        # The foreign keys came back, checked on the shards.
+        with pytest.raises(Exception, match="foreign key"):
+            Tally.objects.create(brand_id=brand.pk + 1000, connection=connection, count=1)
+    finally:
+        with db.schema_editor() as editor:
+            editor.delete_model(Tally)
+            editor.delete_model(Kind)
