@@ -32,9 +32,15 @@ Cascade = dict[type[Model], QuerySet]
 
 
 def connections_cascade(connections: QuerySet) -> Cascade:
-    """Everything deleting these connections deletes with them."""
+    """Everything deleting these connections deletes with them.
+
+    Filtered by the connections' brands as well: brand_id leads the keys of those tables
+    (their indexes since migration 0009; their shards on Citus, where the delete then goes to
+    the brands' shards only instead of every shard).
+    """
+    brands = connections.values("brand_id")
     return {
-        model: model.objects.filter(connection__in=connections)
+        model: model.objects.filter(brand__in=brands, connection__in=connections)
         for model in (ReferralRow, DailyPlatformTotal, PushLog, DroppedReferrer)
     }
 
