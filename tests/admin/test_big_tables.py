@@ -113,9 +113,7 @@ def test_each_big_table_search(admin_client, some, quiet, model, term, attribute
     assert found == {value.format(id=some.pk) for value in expected}
 
 
-@pytest.mark.parametrize(
-    "model", [SitemapPage, PushLog, DroppedReferrer], ids=lambda m: m.__name__
-)
+@pytest.mark.parametrize("model", [SitemapPage, PushLog, DroppedReferrer], ids=lambda m: m.__name__)
 def test_big_table_changelists_and_searches_pin_their_queries(
     admin_client, some, quiet, model, django_assert_num_queries
 ):
