@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -342,7 +343,9 @@ def push_rows(
     )
     state = None
     if state_file is not None and not dry_run:
-        state = PushState.open(state_file, fingerprint=f"{pusher.url}\n{fingerprint}")
+        # The endpoint's path, not its host: a run may go on through another address.
+        endpoint = urlsplit(pusher.url).path
+        state = PushState.open(state_file, fingerprint=f"{endpoint}\n{fingerprint}")
         result.accepted, result.rejected = state.accepted, state.rejected
     skip = state.rows_done if state else 0
 

@@ -36,12 +36,13 @@ def _digits(text: str, *, dot_groups: bool) -> str:
         decimal, group = (",", ".") if text.rfind(",") > text.rfind(".") else (".", ",")
         return text.replace(group, "").replace(decimal, ".")
     for separator, grouped in _GROUPED.items():
-        if separator not in text or (separator == "." and not dot_groups):
+        if separator not in text:
             continue
-        if grouped.match(text) or text.count(separator) > 1:
+        lone_dot_amount = separator == "." and not dot_groups and text.count(".") == 1
+        if grouped.match(text) and not lone_dot_amount:
             return text.replace(separator, "")  # 1,234 or 1.234.567: thousands
-    if text.count(".") > 1 and _GROUPED["."].match(text):
-        return text.replace(".", "")  # 1.234.567 as an amount
+        if text.count(separator) > 1:
+            return text  # 1,2,3: not a number
     return text.replace(",", ".")  # 12,5: a decimal comma
 
 
