@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Run a benchmark (bench/<name>.py) against a throwaway PostgreSQL with default durability,
-# unless DATABASE_URL already points at one. Usage: scripts/bench.sh ingest|read
+# unless DATABASE_URL already points at one. Usage: scripts/bench.sh ingest|read|push_client
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh)}"  # a throwaway key for this run
 export SECRET_KEY
-name="${1:?usage: scripts/bench.sh ingest|read}"
+name="${1:?usage: scripts/bench.sh ingest|read|push_client}"
 if [ -z "${DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/pg.sh
   . scripts/pg.sh

@@ -65,7 +65,7 @@ PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "date": ("Day", "Date"),
         "raw_referrer_value": ("Referring Domain", "Referrer", "Referring Domains"),
         "raw_page_value": ("Page URL", "Page", "Entry Page", "Entry Page URL"),
-        "pageviews": ("Page Views", "Pageviews", "Occurrences"),
+        "pageviews": ("Page Views", "Pageviews"),
         "sessions": ("Visits", "Sessions", "Entries"),
         "transactions": ("Orders",),
         "purchase_revenue": ("Revenue",),
