@@ -10,7 +10,9 @@ Pushes are idempotent on the server's upsert key, so sending a batch again never
 import gzip
 import json
 import os
+import queue
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -87,6 +89,7 @@ class PushResult:
 class Batch:
     lines: list[bytes]
     origins: list[str]
+    payload: bytes | None = None  # the body as sent (gzipped), made ahead by the reader thread
 
     @property
     def size(self) -> int:
@@ -219,10 +222,14 @@ class Pusher:
             return
         raise self._stop(batch, response)
 
+    def payload(self, batch: Batch) -> bytes:
+        if batch.payload is None:
+            body = batch.body()
+            batch.payload = gzip.compress(body, compresslevel=5) if self.compress else body
+        return batch.payload
+
     def _post(self, batch: Batch) -> httpx.Response:
-        body = batch.body()
-        if self.compress:
-            body = gzip.compress(body, compresslevel=5)
+        body = self.payload(batch)
         for attempt in range(1, self.max_attempts + 1):
             headers = {**self.headers, "X-Request-ID": f"push-{uuid.uuid4().hex}"}
             try:
@@ -283,6 +290,53 @@ class Pusher:
         return PushStopped(
             EXIT_CLIENT_ERROR, f"HTTP {status}{trace}: {detail} (rows {where})", batch.origins
         )
+
+
+class ReadAhead:
+    """Batches read, encoded and gzipped in a thread of their own, at most `depth` ahead, so the
+    next batch is ready while the server stores the current one. The reader's exceptions come
+    out of the iteration; close() stops the thread when the push stops early."""
+
+    _END = object()
+
+    def __init__(self, batches: Iterator[Batch], depth: int = 2):
+        self.queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(
+            target=self._run, args=(batches,), name="referrals-push-reader", daemon=True
+        )
+        self.thread.start()
+
+    def _put(self, item) -> bool:
+        while not self.stopped.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, batches: Iterator[Batch]) -> None:
+        try:
+            for batch in batches:
+                if not self._put(batch):
+                    return
+            self._put(self._END)
+        except BaseException as exc:  # handed to the consumer, raised there
+            self._put(exc)
+
+    def __iter__(self) -> Iterator[Batch]:
+        while True:
+            item = self.queue.get()
+            if item is self._END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=5)
 
 
 def push_rows(
@@ -390,11 +444,17 @@ def push_rows(
             state.advance(len(batch.lines), body.get("accepted", 0), body.get("rejected", 0))
         progress.advance(len(batch.lines), result)
 
-    progress.start(result)
-    try:
+    def prepared() -> Iterator[Batch]:
         for batch in batches_of(
             valid_rows(), max_rows=batch_rows, max_bytes=batch_bytes, too_large=too_large
         ):
+            pusher.payload(batch)
+            yield batch
+
+    progress.start(result)
+    reader = ReadAhead(prepared())
+    try:
+        for batch in reader:
             pusher.send(batch, done)
     except PushStopped as stop:
         result.failure = stop.message
@@ -404,6 +464,7 @@ def push_rows(
         result.failure = "interrupted" + (f"; --resume {state.path} continues" if state else "")
         result.exit_code = EXIT_INTERRUPTED
     finally:
+        reader.close()
         result.retries = pusher.retries
         result.seconds = time.monotonic() - started
         progress.finish(result)

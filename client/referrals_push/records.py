@@ -1,6 +1,7 @@
 """What a row is for each endpoint, the column presets, and a source record made a push row."""
 
-from collections.abc import Iterable, Mapping
+import functools
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from referrals_push import values
@@ -160,6 +161,32 @@ def columns_resolve(
     return Columns(by_field=by_field, unused=[name for name in header if name not in used])
 
 
+def _converters(kind: Kind) -> tuple[tuple[str, Callable, bool], ...]:
+    """(field, parser, required) per field of `kind`, made once per kind."""
+    plan = _PLANS.get(kind.name)
+    if plan is None:
+        parsers: list[tuple[str, Callable, bool]] = []
+        for name in kind.fields:
+            if name == "date":
+                parse = values.parse_date
+            elif name in kind.counts:
+                parse = values.parse_count
+            elif name in kind.amounts:
+                parse = values.parse_amount
+            elif name in kind.flags:
+                parse = values.parse_flag
+            else:
+                parse = functools.partial(
+                    values.parse_text, limit=kind.texts[name], required=name in kind.required
+                )
+            parsers.append((name, parse, name in kind.required))
+        plan = _PLANS[kind.name] = tuple(parsers)
+    return plan
+
+
+_PLANS: dict[str, tuple] = {}
+
+
 def row_convert(record: Mapping, *, kind: Kind, columns: Columns | None) -> dict:
     """The push row of one source record, or ValueError saying which field is wrong and why.
 
@@ -167,32 +194,24 @@ def row_convert(record: Mapping, *, kind: Kind, columns: Columns | None) -> dict
     record's own fields are converted and any other key is passed on for the server to name.
     """
     if columns is None:
-        source = dict(record)
+        source = record
+        row: dict = dict(record)
     else:
         source = {name: record.get(column) for name, column in columns.by_field.items()}
-    row: dict = {} if columns is not None else dict(source)
-    for name in kind.fields:
+        row = {}
+    for name, parse, required in _converters(kind):
         if name not in source:
-            if name in kind.required:
+            if required:
                 raise ValueError(f"{name}: it is missing")
             continue
-        value = source[name]
         try:
-            if name == "date":
-                row[name] = values.parse_date(value)
-            elif name in kind.counts:
-                row[name] = values.parse_count(value)
-                if row[name] is None and name in kind.required:
-                    raise ValueError("it is missing")
-            elif name in kind.amounts:
-                row[name] = values.parse_amount(value)
-            elif name in kind.flags:
-                row[name] = values.parse_flag(value)
-            else:
-                text = values.parse_text(
-                    value, limit=kind.texts[name], required=name in kind.required
-                )
-                row[name] = text
+            value = parse(source[name])
         except ValueError as exc:
             raise ValueError(f"{name}: {exc}") from None
-    return {name: value for name, value in row.items() if value is not None}
+        if value is None:
+            if required:
+                raise ValueError(f"{name}: it is missing")
+            row.pop(name, None)
+        else:
+            row[name] = value
+    return row
