@@ -5,6 +5,7 @@ import hashlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -227,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
             total = sum(isinstance(row, Row) for row in rows)
         else:
             total = _estimate_rows(args.files)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # a scheduler's stop: as Ctrl-C
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:  # a scheduler's stop (SIGTERM) ends the run as Ctrl-C does, state saved
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         result = push_rows(
             rows,
@@ -252,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     except StateError as exc:
         print(f"referrals-push: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     if result.failure:
         print(f"referrals-push: {result.failure}", file=sys.stderr)
     print("\n".join(summary_lines(result, command=args.command)))

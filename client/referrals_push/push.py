@@ -76,7 +76,7 @@ class PushResult:
     invalid_count: int = 0
     invalid: list[BadRow] = field(default_factory=list)  # the first MAX_LISTED
     skipped: list = field(default_factory=list)
-    rejections: list[str] = field(default_factory=list)  # the server's `errors`, with origins
+    rejections: list[str] = field(default_factory=list)  # the server's reasons, each once
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None
     failed_origins: list[str] = field(default_factory=list)
@@ -157,12 +157,12 @@ def _detail(response: httpx.Response) -> str:
     return json.dumps(body)[:500]
 
 
-def _with_origin(message: str, origins: list[str]) -> str:
-    """`event 3: ...` as `file.csv:5: ...` (the server counts events from 0 in the batch)."""
-    head, _, rest = message.partition(":")
+def _with_origin(message: str, origins: list[str]) -> tuple[str, str]:
+    """(reason, origin) of `event 3: reason`, the origin the batch's row 3 (`file.csv:5`)."""
+    head, _, rest = message.partition(": ")
     if head.startswith("event ") and head[6:].isdigit() and int(head[6:]) < len(origins):
-        return f"{origins[int(head[6:])]}:{rest}"
-    return message
+        return rest, origins[int(head[6:])]
+    return message, ""
 
 
 class Pusher:
@@ -429,14 +429,20 @@ def push_rows(
     def too_large(row: Row) -> None:
         invalid(BadRow(row.origin, f"the row alone is over {batch_bytes} bytes"))
 
+    rejection_reasons: set[str] = set()
+
     def done(batch: Batch, body: dict) -> None:
         result.batches += 1
         result.rows_sent += len(batch.lines)
         result.accepted += body.get("accepted", 0)
         result.rejected += body.get("rejected", 0)
-        for message in body.get("errors", []):
-            if len(result.rejections) < MAX_LISTED:
-                result.rejections.append(_with_origin(message, batch.origins))
+        for message in body.get("errors", []):  # each reason once, with its first row
+            if message.startswith("... and "):
+                continue  # the server's own truncation line
+            reason, origin = _with_origin(message, batch.origins)
+            if reason not in rejection_reasons and len(rejection_reasons) < MAX_LISTED:
+                rejection_reasons.add(reason)
+                result.rejections.append(f"{reason} (first: {origin})" if origin else reason)
         for message in body.get("warnings", []):
             if message not in result.warnings and len(result.warnings) < MAX_LISTED:
                 result.warnings.append(message)

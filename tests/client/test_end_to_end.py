@@ -19,6 +19,7 @@ import pytest
 from referrals_push import cli
 from referrals_push.push import (
     EXIT_CLIENT_ERROR,
+    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_OK,
     EXIT_UNAVAILABLE,
@@ -186,7 +187,9 @@ def test_adobe_export_pushed_in_batches(service, tmp_path, capsys):
     assert "rejected                 25" in out
     assert "exit code      0" in out
     assert "batch 3: 50 rows" in err  # plain lines: stderr is no terminal here
-    assert "rejected: " + str(path) + ":2: referrer 'google.com' is not an AI platform" in out
+    # Each reason once, with its first row: not one line per rejected row.
+    assert f"rejected: referrer 'google.com' is not an AI platform (first: {path}:2)" in out
+    assert out.count("rejected: referrer") == 1
 
 
 def test_ga4_data_api_names_through_the_python_api(service, tmp_path):
@@ -264,6 +267,29 @@ def test_resume_after_an_interruption_sends_no_batch_twice(service, tmp_path, ca
     assert code == EXIT_OK
     assert pushes(service) == 5
     assert "sent                      0" in out
+
+
+def test_ctrl_c_keeps_the_state_and_resume_goes_on(service, tmp_path):
+    """Interrupted while reading (Ctrl-C, or SIGTERM from a scheduler): exit 130, and the
+    stored batches are in the state file; the next run sends only the rest."""
+    events = [
+        {"date": "2026-05-20", "raw_referrer_value": "chatgpt.com", "raw_page_value": f"/{i}"}
+        for i in range(45)
+    ]
+
+    def interrupted():
+        yield from events[:25]
+        raise KeyboardInterrupt
+
+    state = tmp_path / "api.state"
+    target = {k: service[k] for k in ("base_url", "brand", "connection")}
+    first = push_rows(interrupted(), **target, state_file=state, batch_rows=10, check=False)
+    assert (first.exit_code, first.rows_sent) == (EXIT_INTERRUPTED, 20)
+    assert f"--resume {state} continues" in first.failure
+    assert json.loads(state.read_text())["rows_done"] == 20
+    second = push_rows(events, **target, state_file=state, batch_rows=10)
+    assert (second.rows_resumed, second.rows_sent, second.accepted) == (20, 25, 45)
+    assert (pushes(service), stored_count(service)) == (5, 45)
 
 
 def test_a_state_file_of_another_run_is_refused(service, tmp_path, capsys):
