@@ -13,7 +13,15 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from referrals_push.records import BadRow, Columns, Kind, Row, columns_resolve, row_convert
+from referrals_push.records import (
+    KINDS,
+    BadRow,
+    Columns,
+    Kind,
+    Row,
+    columns_resolve,
+    row_convert,
+)
 
 STDIN = "-"
 FORMATS = ("csv", "ndjson", "json")
@@ -197,22 +205,35 @@ def read_json(
 def read_rows(
     path: str,
     *,
-    kind: Kind,
+    kind: Kind | str,
     preset: str | None = None,
     mapping: Mapping[str, str] | None = None,
     fmt: str | None = None,
     delimiter: str | None = None,
 ) -> Iterator[Row | BadRow | Skipped]:
-    """The rows of one input, its format from `fmt`, the file name, or its first character."""
+    """The rows of one input, its format from `fmt`, the file name, or its first character.
+
+    A file that cannot be read on (missing, corrupt gzip, not UTF-8) ends in one BadRow after
+    the last row read from it.
+    """
+    kind = KINDS[kind] if isinstance(kind, str) else kind
     mapping = mapping or {}
-    if fmt is None:
-        if path != STDIN and not Path(path).is_file():
-            yield BadRow(f"{path}:0", "no such file")
-            return
-        fmt = guess_format(path, _sniff(path))
-    if fmt == "csv":
-        yield from read_csv(path, kind=kind, preset=preset, mapping=mapping, delimiter=delimiter)
-    elif fmt == "ndjson":
-        yield from read_ndjson(path, kind=kind, preset=preset, mapping=mapping)
-    else:
-        yield from read_json(path, kind=kind, preset=preset, mapping=mapping)
+    name = source_name(path)
+    if path != STDIN and not Path(path).is_file():
+        yield BadRow(f"{name}:0", "no such file")
+        return
+    last = f"{name}:0"
+    try:
+        fmt = fmt or guess_format(path, _sniff(path))
+        if fmt == "csv":
+            rows = read_csv(path, kind=kind, preset=preset, mapping=mapping, delimiter=delimiter)
+        elif fmt == "ndjson":
+            rows = read_ndjson(path, kind=kind, preset=preset, mapping=mapping)
+        else:
+            rows = read_json(path, kind=kind, preset=preset, mapping=mapping)
+        for row in rows:
+            last = row.origin
+            yield row
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc
+        yield BadRow(last, f"cannot read {name} after this line: {reason}")

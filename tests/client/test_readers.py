@@ -320,3 +320,24 @@ def test_agent_rows_from_a_csv(tmp_path):
     }
     (bad,) = rows_of(write(tmp_path, "a.csv", text.replace(",12,", ",,")), kind=AGENTS)
     assert bad.message == "hits: it is missing"
+
+
+def test_an_unreadable_file_ends_in_one_bad_row_after_its_last_good_line(tmp_path):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(
+        b"date,raw_referrer_value,raw_page_value\n"
+        + b"2026-05-20,chatgpt.com,/a\n" * 2000
+        + b"2026-05-20,chatgpt.com,/caf\xe9\n"  # ISO-8859-1, not UTF-8
+    )
+    rows = rows_of(path, kind="referrals")  # the kind by name, as the Python API allows
+    assert isinstance(rows[0], Row)
+    assert isinstance(rows[-1], BadRow)
+    assert rows[-1].origin == rows[-2].origin  # after the last line read
+    assert "cannot read" in rows[-1].message
+    assert "invalid continuation byte" in rows[-1].message
+
+    broken = tmp_path / "broken.csv.gz"
+    broken.write_bytes(gzip.compress(ADOBE.encode() * 100)[:200])
+    rows = rows_of(broken, preset="adobe", fmt="csv")
+    assert isinstance(rows[-1], BadRow)
+    assert "cannot read" in rows[-1].message
