@@ -1,5 +1,8 @@
 """The command line's own errors (exit 2, nothing sent) and its parts that need no server."""
 
+import subprocess
+import sys
+
 import pytest
 from referrals_push import cli
 from referrals_push.push import EXIT_USAGE, Pusher
@@ -71,3 +74,13 @@ def test_help_documents_the_exit_codes(capsys):
     out = capsys.readouterr().out
     assert "REFERRALS_API_TOKEN" in out
     assert "4 the server stayed unavailable" in out
+
+
+def test_the_client_needs_no_django():
+    """`pip install ./client` gives a package that runs without the service's code."""
+    code = (
+        "import sys, referrals_push, referrals_push.cli; "
+        "sys.exit(int(any(m.split('.')[0] in {'django', 'referrals'} for m in sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd="/", check=False, timeout=60)
+    assert done.returncode == 0
