@@ -399,7 +399,12 @@ def push_rows(
     if state_file is not None and not dry_run:
         # The endpoint's path, not its host: a run may go on through another address.
         endpoint = urlsplit(pusher.url).path
-        state = PushState.open(state_file, fingerprint=f"{endpoint}\n{fingerprint}")
+        try:
+            state = PushState.open(state_file, fingerprint=f"{endpoint}\n{fingerprint}")
+        except ValueError:
+            if http is None:
+                pusher.http.close()
+            raise
         result.accepted, result.rejected = state.accepted, state.rejected
     skip = state.rows_done if state else 0
 
