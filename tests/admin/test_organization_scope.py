@@ -17,7 +17,6 @@ from referrals.models import (
     ApiKey,
     Brand,
     Connection,
-    DailyPlatformTotal,
     DroppedReferrer,
     GoogleAnalyticsIntegration,
     Organization,
@@ -45,7 +44,6 @@ TENANT = [
     GoogleAnalyticsIntegration,
     SitemapPage,
     ReferralRow,
-    DailyPlatformTotal,
     PushLog,
     DroppedReferrer,
 ]
@@ -94,7 +92,6 @@ def tenant_objects(brand: Brand, website: str) -> dict:
         ),
         SitemapPage: page,
         ReferralRow: row,
-        DailyPlatformTotal: DailyPlatformTotal.objects.get(connection=connection),  # a trigger's
         PushLog: PushLog.objects.get(connection=connection),
         DroppedReferrer: DroppedReferrer.objects.get(connection=connection),
     }
