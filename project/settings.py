@@ -272,5 +272,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter
+        "httpx": {"level": "WARNING"},  # the crawl's and the demo push's requests, one per line
     },
 }

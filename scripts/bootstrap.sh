@@ -26,8 +26,7 @@ fi
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" --require-hashes -r "requirements/$profile.txt"
 "${pip[@]}" --no-deps -e .
-if [ "$profile" = dev ]; then
-  # The push client (client/), editable, for its tests; its dependencies came with the lock.
-  "${pip[@]}" --no-deps -e ./client
-fi
+# The push client (client/), editable: the demo seeding and the tests use it; its
+# dependencies came with the lock.
+"${pip[@]}" --no-deps -e ./client
 echo "$want $profile" >"$stamp"
