@@ -21,9 +21,11 @@ from referrals.models import (
     DroppedReferrer,
     GoogleAnalyticsIntegration,
     Organization,
+    PriorityPath,
     PushLog,
     ReferralRow,
     SitemapPage,
+    WebsiteCrawl,
     page_key,
 )
 from referrals.tenancy.services import api_key_create
@@ -48,6 +50,8 @@ TENANT = [
     DailyPlatformTotal,
     PushLog,
     DroppedReferrer,
+    PriorityPath,
+    WebsiteCrawl,
 ]
 SHARED = [AIPlatform, AIPlatformEntry]  # the allow-list: every organization's
 SUPERUSERS_ONLY = [User, Group]
@@ -97,6 +101,8 @@ def tenant_objects(brand: Brand, website: str) -> dict:
         DailyPlatformTotal: DailyPlatformTotal.objects.get(connection=connection),  # a trigger's
         PushLog: PushLog.objects.get(connection=connection),
         DroppedReferrer: DroppedReferrer.objects.get(connection=connection),
+        PriorityPath: PriorityPath.objects.create(brand=brand, website=website, path="/"),
+        WebsiteCrawl: WebsiteCrawl.objects.create(brand=brand, website=website),
     }
 
 
@@ -168,6 +174,8 @@ def test_superusers_see_every_organizations_objects(admin_client, ours, theirs, 
         (ReferralRow, "{connection}"),
         (PushLog, "{connection}"),
         (DroppedReferrer, "{connection}"),
+        (PriorityPath, "globex.example"),
+        (WebsiteCrawl, "globex.example"),
     ],
     ids=label,
 )
