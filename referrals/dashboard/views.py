@@ -41,6 +41,7 @@ from referrals.dashboard.state import (
     ViewState,
     parse_brand_id,
     resolve_page,
+    resolve_priority,
     resolve_sort,
     resolve_website,
     resolve_window,
@@ -97,6 +98,7 @@ def _resolve(request) -> Resolved | None:
     sort, sort_messages = resolve_sort(request.GET.get("sort"))
     page, page_messages = resolve_page(request.GET.get("page"))
     state = ViewState(
+        priority=resolve_priority(request.GET.get("priority")),
         brand_id=brand.pk,
         website=website,
         start=window.start,
@@ -131,6 +133,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
         sort=state.sort,
         page=state.page,
         per_page=PAGE_SIZE,
+        only_priority=state.priority,
     )
     state = replace(state, page=top.page)
     return {
@@ -154,6 +157,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
             )
             for key in SORT_FIELDS
         ],
+        "priority_toggle_query": replace(state, priority=not state.priority, page=1).query(),
         "prev_page_query": replace(state, page=top.page - 1).query(),
         "next_page_query": replace(state, page=top.page + 1).query(),
     }
