@@ -104,6 +104,7 @@ def test_priority_rule_parse_refuses(value):
         priority_rule_parse(value)
 
 
+@pytest.mark.admin_fan_out
 def test_admin_adds_a_rule_from_a_url(admin_client, brand):
     Connection.objects.create(brand=brand, website="example.com", provider="adobe_analytics")
     response = admin_client.post(
