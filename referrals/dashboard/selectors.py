@@ -12,7 +12,14 @@ from datetime import date
 
 from django.db.models import F, Max
 
-from referrals.models import Brand, Connection, DroppedReferrer, PushLog, SitemapPage
+from referrals.models import (
+    Brand,
+    Connection,
+    DroppedReferrer,
+    PushLog,
+    SitemapPage,
+    WebsiteCrawl,
+)
 from referrals.reporting.rows import daily_counted, rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
@@ -222,3 +229,8 @@ def dashboard_export_rows(*, connection: Connection, window: Window) -> Iterator
         .order_by("date", "platform__name", "page_id")
         .iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
+
+
+def dashboard_website_crawl(*, brand_id: int, website: str) -> WebsiteCrawl | None:
+    """The website's crawl (robots.txt policy per AI agent, /llms.txt), None before any."""
+    return WebsiteCrawl.objects.filter(brand_id=brand_id, website=website).first()

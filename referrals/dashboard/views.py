@@ -35,6 +35,7 @@ from referrals.dashboard.selectors import (
     dashboard_series,
     dashboard_top_pages,
     dashboard_totals,
+    dashboard_website_crawl,
 )
 from referrals.dashboard.state import (
     PAGE_SIZE,
@@ -190,6 +191,7 @@ def dashboard(request):
             "health": {"label": label, "tone": tone},
             "pushes": dashboard_recent_pushes(connection=shown),
             "dropped": dashboard_dropped_referrers(connection=shown),
+            "crawl": dashboard_website_crawl(brand_id=shown.brand_id, website=shown.website),
             "events_url": request.build_absolute_uri(
                 reverse(
                     "push-events", kwargs={"brand_id": shown.brand_id, "connection_id": shown.pk}

@@ -188,10 +188,19 @@ class SitemapPageSerializer(serializers.Serializer):
     ai_referrals = AIReferralTotalsSerializer()
 
 
+class AuditFindingSerializer(serializers.Serializer):
+    check = serializers.CharField(help_text="The rubric's check (docs/audit.md).")
+    lost = serializers.IntegerField(help_text="Points lost.")
+    detail = serializers.CharField(allow_null=True, help_text="Why, and what to fix.")
+
+
 class SitemapPageDetailSerializer(SitemapPageSerializer):
     last_indexed = serializers.DateTimeField(allow_null=True, help_text="When last crawled.")
     content_updated_at = serializers.DateTimeField(
         allow_null=True, help_text="The sitemap's lastmod, else the page's Last-Modified."
+    )
+    audit_findings = AuditFindingSerializer(
+        many=True, help_text="What cost the page audit points (docs/audit.md); [] before a crawl."
     )
 
 

@@ -479,7 +479,12 @@ def test_page_detail(api_client, brand, site):
     launch = site["/blog/launch-notes"]
     body = api_client.get(pages_url(brand.pk, launch.pk), WINDOW).json()
     listed = get_items(api_client, brand)["items"][2]
-    assert body == {**listed, "last_indexed": None, "content_updated_at": None}
+    assert body == {
+        **listed,
+        "last_indexed": None,
+        "content_updated_at": None,
+        "audit_findings": [],
+    }
     only_d = {"start_date": D.isoformat(), "end_date": D.isoformat()}
     body = api_client.get(pages_url(brand.pk, launch.pk), only_d).json()
     assert body["ai_referrals"]["count_by_platform"] == {"ChatGPT": 298}

@@ -151,6 +151,7 @@ def test_crawled_and_pushed_pages_are_one_site_map(api_client, brand, site):
     assert item["title"] == "Launch notes for spring" and item["audit_score"] > 80
     detail = api_client.get(f"/v1/{brand.pk}/sitemap/pages/{pushed.pk}").json()
     assert detail["last_indexed"] and detail["content_updated_at"].startswith("2026-05-01")
+    assert [f["check"] for f in detail["audit_findings"]] == ["ai_agents"]
 
 
 def test_page_budget(brand, site):
