@@ -282,5 +282,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter
+        "httpx": {"level": "WARNING"},  # the crawl: not a line per fetched page
     },
 }

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh)}"  # a throwaway key for this run
 export SECRET_KEY
-name="${1:?usage: scripts/bench.sh ingest|read}"
+name="${1:?usage: scripts/bench.sh ingest|read|crawl}"
 if [ -z "${DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/pg.sh
   . scripts/pg.sh
