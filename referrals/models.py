@@ -199,8 +199,9 @@ class SitemapPage(models.Model):
     canonical_url = models.TextField(null=True, blank=True)  # noqa: DJ001
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     audit_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Nullable: rows written before a crawl (the push, raw SQL) need not name it.
     audit_findings = models.JSONField(
-        default=list, blank=True, help_text="What cost the page points (docs/audit.md)."
+        null=True, blank=True, help_text="What cost the page points (docs/audit.md)."
     )
     last_indexed = models.DateTimeField(null=True, blank=True)
     content_updated_at = models.DateTimeField(null=True, blank=True)

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='sitemappage',
             name='audit_findings',
-            field=models.JSONField(blank=True, default=list, help_text='What cost the page points (docs/audit.md).'),
+            field=models.JSONField(blank=True, null=True, help_text='What cost the page points (docs/audit.md).'),
         ),
         migrations.AddField(
             model_name='sitemappage',

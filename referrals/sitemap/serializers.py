@@ -203,6 +203,11 @@ class SitemapPageDetailSerializer(SitemapPageSerializer):
         many=True, help_text="What cost the page audit points (docs/audit.md); [] before a crawl."
     )
 
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        body["audit_findings"] = body["audit_findings"] or []
+        return body
+
 
 class SitemapPageListSerializer(serializers.Serializer):
     total = serializers.IntegerField()
