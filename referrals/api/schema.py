@@ -31,7 +31,7 @@ def error_responses(*codes: int) -> dict:
 COMMON_ERRORS = (401, 403, 404, 429, 503)
 
 
-class ValidationErrorItemSerializer(serializers.Serializer):
+class ParameterErrorItemSerializer(serializers.Serializer):
     loc = serializers.ListField(
         child=serializers.JSONField(), help_text='Where: ["query", "limit"], ["path", "page_id"].'
     )
@@ -40,7 +40,7 @@ class ValidationErrorItemSerializer(serializers.Serializer):
 
 
 class HTTPValidationErrorSerializer(serializers.Serializer):
-    detail = ValidationErrorItemSerializer(many=True)
+    detail = ParameterErrorItemSerializer(many=True)
 
 
 def validation_error_response() -> dict:
