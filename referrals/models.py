@@ -197,8 +197,10 @@ class SitemapPage(models.Model):
     title = models.TextField(null=True, blank=True)  # noqa: DJ001 (the API shows null)
     description = models.TextField(null=True, blank=True)  # noqa: DJ001
     canonical_url = models.TextField(null=True, blank=True)  # noqa: DJ001
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    audit_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Not Positive...Field: Citus refuses ADD COLUMN with an inline (unnamed) CHECK; the
+    # audit score's bounds are a named constraint below.
+    http_status = models.SmallIntegerField(null=True, blank=True)
+    audit_score = models.SmallIntegerField(null=True, blank=True)
     # Nullable: rows written before a crawl (the push, raw SQL) need not name it.
     audit_findings = models.JSONField(
         null=True, blank=True, help_text="What cost the page points (docs/audit.md)."
@@ -211,6 +213,10 @@ class SitemapPage(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["brand", "website", "page_key"], name="sitemap_page_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(audit_score__gte=0, audit_score__lte=100) | Q(audit_score__isnull=True),
+                name="sitemap_page_audit_score_0_100",
             ),
         ]
         indexes = [

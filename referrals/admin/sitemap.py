@@ -55,6 +55,16 @@ class PriorityPathAdmin(OrganizationScopedAdmin):
     search_fields = ["website", "path"]
     raw_id_fields = ["brand"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A rule stays with its brand: brand_id places the row on Citus (never rewritten).
+        return ["brand"] if obj is not None else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save(update_fields=["website", "match", "path"])
+        else:
+            obj.save()
+
 
 @admin.register(WebsiteCrawl)
 class WebsiteCrawlAdmin(OrganizationScopedAdmin, ReadOnlyAdmin):
