@@ -164,6 +164,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 PUSH_MAX_BODY_BYTES = 5 * 1024 * 1024
 PUSH_MAX_EVENTS = 10_000
 
+# Site crawl (manage.py crawl_site, the admin's "Crawl now"): robots.txt rules for this token
+# apply to the crawler, whose User-Agent names it and a page about it.
+CRAWL_USER_AGENT_TOKEN = "AIReferralsBot"
+CRAWL_CONTACT_URL = os.environ.get("CRAWL_CONTACT_URL", "https://referrals.example.com/crawler")
+CRAWL_MAX_PAGES = 5000
+CRAWL_CONCURRENCY = 4
+CRAWL_DELAY_SECONDS = float(os.environ.get("CRAWL_DELAY_SECONDS", "0.25"))  # per host
+CRAWL_TIMEOUT_SECONDS = 10.0  # a whole request: connect, headers and body
+CRAWL_MAX_PAGE_BYTES = 2 * 1024 * 1024
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "referrals.tenancy.authentication.BearerTokenAuthentication"
@@ -272,6 +282,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter
-        "httpx": {"level": "WARNING"},  # the crawl's and the demo push's requests, one per line
+        "httpx": {"level": "WARNING"},  # the crawl and the demo push: not a line per request
     },
 }

@@ -6,6 +6,7 @@ from referrals.admin.deletion import SummarizedDeleteAdmin, connections_cascade
 from referrals.admin.helpers import LimitedInlineFormSet, OrganizationScopedAdmin, WebsiteForm
 from referrals.connections import services
 from referrals.models import Connection, DroppedReferrer, GoogleAnalyticsIntegration, PushLog
+from referrals.sitemap.crawl.background import crawl_start_background
 
 
 class ConnectionForm(WebsiteForm):
@@ -94,7 +95,7 @@ class ConnectionAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
             return self.readonly_fields
         return [*self.readonly_fields, "status", "brand", "website", "provider"]
 
-    actions = ["disable"]
+    actions = ["disable", "crawl_now"]
     inlines = [PushLogInline, DroppedReferrerInline]
     cascade = staticmethod(connections_cascade)
 
@@ -107,6 +108,24 @@ class ConnectionAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
         for connection in queryset.filter(status=Connection.STATUS_ACTIVE):
             services.connection_disable(connection=connection)
         self.message_user(request, "Disabled; their rows are kept but no longer read.")
+
+    @admin.action(description="Crawl now (robots.txt, sitemaps, pages and their audit)")
+    def crawl_now(self, request, queryset):
+        """Started in the background; Website crawls shows progress and the last result."""
+        started, busy = [], []
+        websites = sorted(set(queryset.values_list("brand_id", "website")))
+        for brand_id, website in websites:
+            done = crawl_start_background(brand_id=brand_id, website=website)
+            (started if done else busy).append(website)
+        if started:
+            self.message_user(
+                request,
+                f"Crawl started for {', '.join(started)}; see Website crawls for its progress.",
+            )
+        if busy:
+            self.message_user(
+                request, f"A crawl is already under way for {', '.join(busy)}.", level="warning"
+            )
 
 
 @admin.register(GoogleAnalyticsIntegration)

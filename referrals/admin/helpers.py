@@ -15,9 +15,11 @@ from referrals.models import (
     DroppedReferrer,
     GoogleAnalyticsIntegration,
     Organization,
+    PriorityPath,
     PushLog,
     ReferralRow,
     SitemapPage,
+    WebsiteCrawl,
 )
 
 # The path from each model of tenant data to its organization, along the foreign key that
@@ -33,6 +35,8 @@ ORGANIZATION_PATHS = {
     ReferralRow: "brand__organization",
     PushLog: "connection__brand__organization",
     DroppedReferrer: "brand__organization",
+    PriorityPath: "brand__organization",
+    WebsiteCrawl: "brand__organization",
 }
 
 

@@ -35,12 +35,14 @@ from referrals.dashboard.selectors import (
     dashboard_series,
     dashboard_top_pages,
     dashboard_totals,
+    dashboard_website_crawl,
 )
 from referrals.dashboard.state import (
     PAGE_SIZE,
     ViewState,
     parse_brand_id,
     resolve_page,
+    resolve_priority,
     resolve_sort,
     resolve_website,
     resolve_window,
@@ -97,6 +99,7 @@ def _resolve(request) -> Resolved | None:
     sort, sort_messages = resolve_sort(request.GET.get("sort"))
     page, page_messages = resolve_page(request.GET.get("page"))
     state = ViewState(
+        priority=resolve_priority(request.GET.get("priority")),
         brand_id=brand.pk,
         website=website,
         start=window.start,
@@ -131,6 +134,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
         sort=state.sort,
         page=state.page,
         per_page=PAGE_SIZE,
+        only_priority=state.priority,
     )
     state = replace(state, page=top.page)
     return {
@@ -154,6 +158,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
             )
             for key in SORT_FIELDS
         ],
+        "priority_toggle_query": replace(state, priority=not state.priority, page=1).query(),
         "prev_page_query": replace(state, page=top.page - 1).query(),
         "next_page_query": replace(state, page=top.page + 1).query(),
     }
@@ -186,6 +191,7 @@ def dashboard(request):
             "health": {"label": label, "tone": tone},
             "pushes": dashboard_recent_pushes(connection=shown),
             "dropped": dashboard_dropped_referrers(connection=shown),
+            "crawl": dashboard_website_crawl(brand_id=shown.brand_id, website=shown.website),
             "events_url": request.build_absolute_uri(
                 reverse(
                     "push-events", kwargs={"brand_id": shown.brand_id, "connection_id": shown.pk}

@@ -133,7 +133,9 @@ class ValidationErrorItem(serializers.Serializer):
 
 class ValidationErrorSchema(serializers.Serializer):
     detail = ValidationErrorItem(many=True)
-    error_count = serializers.IntegerField()
+    error_count = serializers.IntegerField(
+        required=False, help_text="Invalid events: the total (absent for a non-integer brand_id)."
+    )
 
 
 class PushEventsView(BrandScopedMixin, APIView):

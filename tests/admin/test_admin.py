@@ -27,9 +27,11 @@ from referrals.models import (
     DroppedReferrer,
     GoogleAnalyticsIntegration,
     Organization,
+    PriorityPath,
     PushLog,
     ReferralRow,
     SitemapPage,
+    WebsiteCrawl,
     page_key,
 )
 from referrals.tenancy.services import api_key_create
@@ -85,6 +87,14 @@ BUILDERS = {
             batch_id="b-1",
         ),
         "b-1",
+    ),
+    PriorityPath: (
+        lambda w: PriorityPath.objects.create(brand=w["brand"], path="/pricing"),
+        "/pricing",
+    ),
+    WebsiteCrawl: (
+        lambda w: WebsiteCrawl.objects.create(brand=w["brand"], website="crawl.example"),
+        "crawl.example",
     ),
     DroppedReferrer: (
         lambda w: DroppedReferrer.objects.create(
@@ -149,7 +159,7 @@ def test_changelist_search_add_and_change_pages(admin_client, world, model):
         assert admin_client.get(admin_url(model, "changelist"), {"q": odd}).status_code == 200
 
     # Pages, rows, push logs and tallies are written by the pipeline only: viewable, not addable.
-    read_only = model in {SitemapPage, ReferralRow, PushLog, DroppedReferrer}
+    read_only = model in {SitemapPage, ReferralRow, PushLog, DroppedReferrer, WebsiteCrawl}
     assert admin_client.get(admin_url(model, "add")).status_code == (403 if read_only else 200)
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
 

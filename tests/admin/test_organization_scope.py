@@ -20,9 +20,11 @@ from referrals.models import (
     DroppedReferrer,
     GoogleAnalyticsIntegration,
     Organization,
+    PriorityPath,
     PushLog,
     ReferralRow,
     SitemapPage,
+    WebsiteCrawl,
     page_key,
 )
 from referrals.tenancy.services import api_key_create
@@ -46,6 +48,8 @@ TENANT = [
     ReferralRow,
     PushLog,
     DroppedReferrer,
+    PriorityPath,
+    WebsiteCrawl,
 ]
 SHARED = [AIPlatform, AIPlatformEntry]  # the allow-list: every organization's
 SUPERUSERS_ONLY = [User, Group]
@@ -94,6 +98,8 @@ def tenant_objects(brand: Brand, website: str) -> dict:
         ReferralRow: row,
         PushLog: PushLog.objects.get(connection=connection),
         DroppedReferrer: DroppedReferrer.objects.get(connection=connection),
+        PriorityPath: PriorityPath.objects.create(brand=brand, website=website, path="/"),
+        WebsiteCrawl: WebsiteCrawl.objects.create(brand=brand, website=website),
     }
 
 
@@ -165,6 +171,8 @@ def test_superusers_see_every_organizations_objects(admin_client, ours, theirs, 
         (ReferralRow, "{connection}"),
         (PushLog, "{connection}"),
         (DroppedReferrer, "{connection}"),
+        (PriorityPath, "globex.example"),
+        (WebsiteCrawl, "globex.example"),
     ],
     ids=label,
 )
