@@ -35,6 +35,12 @@ if not SECRET_KEY:
     # Sessions and signed values end with the process, and processes do not share it.
     SECRET_KEY = secrets.token_urlsafe(50)
 
+# Rotation (docs/operations.md): the old key, comma-separated, keeps sessions and signed values
+# made with it valid until they expire; remove it after SESSION_COOKIE_AGE (2 weeks).
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+]
+
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")

@@ -3,8 +3,9 @@
 One grouped read finds the (referrer, platform) pairs the allow-list now maps elsewhere. The
 rows are then walked brand by brand in ranges of at most `batch_size` ids of the primary key
 (brand_id, id); each range is updated in its own short transaction (a few thousand rows and
-their rollup groups, tens of milliseconds), so a push waits at most for one batch, never for
-the whole run. Every statement of the walk filters on brand_id (one shard on Citus).
+their rollup groups, tens of milliseconds) that first takes the lock a push to the same
+connection takes, so a push waits at most for one batch, never for the whole run, and the
+two never deadlock. Every statement of the walk filters on brand_id (one shard on Citus).
 
 Interrupted (Ctrl-C, a lost connection), the batch in flight rolls back and the rest stays
 done. Every UPDATE sets only rows whose platform still differs, so running the command again
@@ -15,11 +16,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.db.models import Count
 
 from referrals.allow_list.platforms import matcher_build
-from referrals.models import AIPlatform, Brand, ReferralRow
+from referrals.ingest.upsert import with_retries
+from referrals.models import AIPlatform, Brand, Connection, ReferralRow
 
 DEFAULT_BATCH_SIZE = 5000
 _IN_CHUNK = 500  # raw values per UPDATE statement
@@ -93,19 +94,34 @@ def _next_range(brand_id: int, after: int, batch_size: int) -> tuple[int, int] |
 
 
 def _update_range(brand_id: int, low: int, high: int, targets) -> int:
-    changed = 0
-    with transaction.atomic():
-        scope = ReferralRow.objects.filter(brand_id=brand_id, id__gt=low, id__lte=high)
+    """Move the range's rows, holding the lock a push to their connections holds (push
+    pipeline: the connection row, FOR UPDATE), taken in id order. A push and a batch on one
+    connection then take turns instead of locking rows and rollup groups in different orders
+    and deadlocking; a push waits for at most one batch. Deadlocks with other writers are
+    retried (upsert.with_retries)."""
+    scope = ReferralRow.objects.filter(brand_id=brand_id, id__gt=low, id__lte=high)
+    changed = [0]
+
+    def write() -> None:
+        changed[0] = 0
+        connection_ids = sorted(set(scope.values_list("connection_id", flat=True).distinct()))
+        list(
+            Connection.objects.select_for_update()
+            .filter(pk__in=connection_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         for new_id, raws in targets.items():
-            moved = (
-                scope.exclude(platform_id=new_id)
-                if new_id
-                else scope.filter(platform_id__isnull=False)
-            )
+            if new_id is None:
+                moved = scope.filter(platform_id__isnull=False)
+            else:
+                moved = scope.exclude(platform_id=new_id)
             for start in range(0, len(raws), _IN_CHUNK):
                 chunk = raws[start : start + _IN_CHUNK]
-                changed += moved.filter(raw_referrer_value__in=chunk).update(platform_id=new_id)
-    return changed
+                changed[0] += moved.filter(raw_referrer_value__in=chunk).update(platform_id=new_id)
+
+    with_retries(write)
+    return changed[0]
 
 
 def referrers_renormalize(

@@ -38,13 +38,16 @@ class RequestLogMiddleware:
             return response
         match = getattr(request, "resolver_match", None)
         kwargs = match.kwargs if match else {}
+        brand_id = kwargs.get("brand_id")
+        if isinstance(brand_id, str) and brand_id.isdigit():
+            brand_id = int(brand_id)  # as in the push line and the database
         fields = {
             "event": "request",
             "method": request.method,
             "path": request.path,
             "status": response.status_code,
             "duration_ms": duration_ms,
-            "brand_id": kwargs.get("brand_id"),
+            "brand_id": brand_id,
             "connection_id": kwargs.get("connection_id"),
         }
         logger.log(
