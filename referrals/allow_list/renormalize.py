@@ -1,7 +1,7 @@
 """Re-apply the current allow-list to stored rows (renormalize_referrers), in bounded batches.
 
 One grouped read finds the (referrer, platform) pairs the allow-list now maps elsewhere. The
-rows are then walked brand by brand in ranges of at most `batch_size` ids of the primary key
+rows are then walked brand by brand in ranges of at most `batch_size` (1,000) ids of the primary key
 (brand_id, id); each range is updated in its own short transaction (a few thousand rows and
 their rollup groups, tens of milliseconds) that first takes the lock a push to the same
 connection takes, so a push waits at most for one batch, never for the whole run, and the
@@ -16,13 +16,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from referrals.allow_list.platforms import matcher_build
 from referrals.ingest.upsert import with_retries
 from referrals.models import AIPlatform, Brand, Connection, ReferralRow
 
-DEFAULT_BATCH_SIZE = 5000
+DEFAULT_BATCH_SIZE = 1000
 _IN_CHUNK = 500  # raw values per UPDATE statement
 
 
@@ -83,10 +83,10 @@ def renormalize_plan() -> RenormalizePlan:
     )
 
 
-def _next_range(brand_id: int, after: int, batch_size: int) -> tuple[int, int] | None:
+def _next_range(brand_id: int, after: int, until: int, batch_size: int) -> tuple[int, int] | None:
     """(highest id, row count) of the next range of at most batch_size rows (index-only)."""
     ids = list(
-        ReferralRow.objects.filter(brand_id=brand_id, id__gt=after)
+        ReferralRow.objects.filter(brand_id=brand_id, id__gt=after, id__lte=until)
         .order_by("id")
         .values_list("id", flat=True)[:batch_size]
     )
@@ -148,7 +148,10 @@ def referrers_renormalize(
         brands = brands.filter(id__gte=resume.brand_id)
     for brand_id in list(brands):
         low = resume.row_id if resume and brand_id == resume.brand_id else 0
-        while next_range := _next_range(brand_id, low, batch_size):
+        # Rows pushed from now on are matched by the current allow-list already: stop at the
+        # highest id there is now, or the walk would chase the pushes.
+        until = ReferralRow.objects.filter(brand_id=brand_id).aggregate(top=Max("id"))["top"]
+        while until and (next_range := _next_range(brand_id, low, until, batch_size)):
             high, rows = next_range
             _update_range(brand_id, low, high, plan.targets)
             if on_batch:
