@@ -39,8 +39,9 @@ class RequestLogMiddleware:
         match = getattr(request, "resolver_match", None)
         kwargs = match.kwargs if match else {}
         brand_id = kwargs.get("brand_id")
-        if isinstance(brand_id, str) and brand_id.isdigit():
-            brand_id = int(brand_id)  # as in the push line and the database
+        if isinstance(brand_id, str) and brand_id.isascii() and brand_id.isdigit():
+            # An id as in the push line and the database; a path's digits may be any length.
+            brand_id = int(brand_id) if len(brand_id) <= 18 else brand_id[:32]
         fields = {
             "event": "request",
             "method": request.method,
