@@ -3,8 +3,8 @@
 /healthz says the process answers (no database). /readyz says this instance can serve pushes
 and reads: the database answers, every migration this code ships is applied, the daily
 rollup's triggers are in place (referrals/db/rollup.py), and on Citus every worker answers.
-Each check is a small catalogue query; the whole of /readyz runs under a 2 s statement timeout
-on PostgreSQL so that a stuck database makes it fail, not hang.
+Each check is one or two small catalogue queries, all in one transaction under a 2 s statement
+timeout on PostgreSQL, so that a stuck database makes it fail, not hang.
 """
 
 import logging
@@ -93,28 +93,27 @@ READINESS_CHECKS: list[tuple[str, Callable[[], None]]] = [
 
 
 def readiness() -> tuple[bool, dict[str, str]]:
-    """Run the checks in order; each named 'ok', its failure, or 'skipped' after a failure."""
-    results: dict[str, str] = {}
-    failed = False
-    for name, check in READINESS_CHECKS:
-        if failed:
-            results[name] = "skipped"
-            continue
-        try:
-            with transaction.atomic():
-                if connection.vendor == "postgresql":
-                    with connection.cursor() as cursor:
-                        cursor.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+    """Run the checks in order, in one read-only transaction; each is named 'ok', its
+    failure, or 'skipped' after a failure."""
+    results = dict.fromkeys((name for name, _ in READINESS_CHECKS), "skipped")
+    current = READINESS_CHECKS[0][0]
+    try:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL statement_timeout = '{STATEMENT_TIMEOUT}'")
+            for current, check in READINESS_CHECKS:
                 check()
-            results[name] = "ok"
-        except CheckFailed as error:
-            failed, results[name] = True, str(error)
-        except (DatabaseError, InterfaceError) as error:
-            failed = True
-            results[name] = f"database error: {error.__class__.__name__}"
-            # A broken connection must not be reused by the next check or request.
-            connection.close_if_unusable_or_obsolete()
-    return not failed, results
+                results[current] = "ok"
+    except CheckFailed as error:
+        results[current] = str(error)
+        return False, results
+    except (DatabaseError, InterfaceError) as error:
+        results[current] = f"database error: {error.__class__.__name__}"
+        # A broken connection must not be reused by the next probe or request.
+        connection.close_if_unusable_or_obsolete()
+        return False, results
+    return True, results
 
 
 _last_ready: list[bool | None] = [None]  # per process: log transitions, not every probe

@@ -76,3 +76,10 @@ def test_probes_are_not_logged_at_info(client, caplog):
     requests = [r for r in caplog.records if r.name == "referrals.requests"]
     assert [r.path for r in requests] == ["/accounts/login/"]
     assert requests[0].levelno == logging.INFO
+
+
+@pytest.mark.django_db
+def test_readyz_is_cheap(client, django_assert_max_num_queries):
+    client.get("/readyz")  # the migration graph is read from disk once per process
+    with django_assert_max_num_queries(10):
+        assert client.get("/readyz").status_code == 200
