@@ -11,6 +11,8 @@ import logging
 import time
 from datetime import UTC, datetime
 
+from django.db import DatabaseError, InterfaceError
+
 from referrals.ops import metrics
 
 logger = logging.getLogger("referrals.requests")
@@ -63,6 +65,11 @@ class RequestLogMiddleware:
             extra=fields,
         )
         return response
+
+    def process_exception(self, request, exception):
+        """A database error a view did not handle (the API's handler counts its own 503s)."""
+        if isinstance(exception, DatabaseError | InterfaceError):
+            metrics.database_error(error=exception)
 
 
 class JsonFormatter(logging.Formatter):
