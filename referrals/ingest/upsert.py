@@ -26,6 +26,7 @@ from referrals.models import (
     SitemapPage,
     page_key,
 )
+from referrals.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ def with_retries(write: Callable[[], None]) -> None:
             if attempt == RETRY_ATTEMPTS or not _retryable(exc):
                 raise
             logger.warning("push transaction retried (attempt %s): %s", attempt, exc)
+            metrics.database_retry()
             time.sleep(0.05 * 2**attempt)
 
 

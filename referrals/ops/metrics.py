@@ -65,6 +65,10 @@ DATABASE_ERRORS = Counter(
     "Database errors that reached a response (the API answers 503), by exception class.",
     ["error"],
 )
+DATABASE_RETRIES = Counter(
+    "referrals_database_retries",
+    "Transactions retried after a deadlock or serialization failure (pushes, renormalize).",
+)
 
 
 def push_counted(
@@ -94,6 +98,10 @@ def response_observed(*, status: int) -> None:
 
 def database_error(*, error: BaseException) -> None:
     DATABASE_ERRORS.labels(error=error.__class__.__name__).inc()
+
+
+def database_retry() -> None:
+    DATABASE_RETRIES.inc()
 
 
 def _registry():
