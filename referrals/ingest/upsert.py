@@ -56,7 +56,7 @@ def with_retries(write: Callable[[], None]) -> None:
             if attempt == RETRY_ATTEMPTS or not _retryable(exc):
                 raise
             logger.warning("push transaction retried (attempt %s): %s", attempt, exc)
-            metrics.database_retry()
+            metrics.database_retry(error=exc)
             time.sleep(0.05 * 2**attempt)
 
 

@@ -28,6 +28,10 @@ from prometheus_client import (
     multiprocess,
 )
 
+# The directory a worker writes its samples to must exist before the first sample.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
 PUSHES = Counter(
     "referrals_pushes",
     "Pushes answered, by HTTP status and the connection's provider (503s: see database errors).",
@@ -65,9 +69,12 @@ DATABASE_ERRORS = Counter(
     "Database errors that reached a response (the API answers 503), by exception class.",
     ["error"],
 )
+# Labelled, as every metric here: a labelled metric writes no file until it is first used, so
+# a management command run with PROMETHEUS_MULTIPROC_DIR in its environment leaves none behind.
 DATABASE_RETRIES = Counter(
     "referrals_database_retries",
     "Transactions retried after a deadlock or serialization failure (pushes, renormalize).",
+    ["error"],
 )
 
 
@@ -100,8 +107,9 @@ def database_error(*, error: BaseException) -> None:
     DATABASE_ERRORS.labels(error=error.__class__.__name__).inc()
 
 
-def database_retry() -> None:
-    DATABASE_RETRIES.inc()
+def database_retry(*, error: BaseException) -> None:
+    cause = error.__cause__ or error
+    DATABASE_RETRIES.labels(error=cause.__class__.__name__).inc()
 
 
 def _registry():
