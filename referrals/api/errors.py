@@ -10,6 +10,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from referrals.ops import metrics
+
 logger = logging.getLogger(__name__)
 
 DATABASE_UNAVAILABLE = "The database is unavailable; retry later."
@@ -107,6 +109,7 @@ def exception_handler(exc, context):
     # InterfaceError (a connection already closed) is not a DatabaseError in Django.
     if isinstance(exc, DatabaseError | InterfaceError) and not isinstance(exc, IntegrityError):
         logger.warning("database error answered as 503: %s", exc.__class__.__name__)
+        metrics.database_error(error=exc)
         exc = ServiceUnavailable()
     if isinstance(exc, RequestValidationError):
         return Response({"detail": exc.items}, status=exc.status_code)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from django.db import OperationalError, transaction
 from django.db import connection as db
 
+from referrals.allow_list.referrers import referrer_tally_key
 from referrals.allow_list.website import page_location
 from referrals.ingest.schema import Row
 from referrals.models import (
@@ -25,6 +26,7 @@ from referrals.models import (
     SitemapPage,
     page_key,
 )
+from referrals.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +56,7 @@ def with_retries(write: Callable[[], None]) -> None:
             if attempt == RETRY_ATTEMPTS or not _retryable(exc):
                 raise
             logger.warning("push transaction retried (attempt %s): %s", attempt, exc)
+            metrics.database_retry(error=exc)
             time.sleep(0.05 * 2**attempt)
 
 
@@ -173,9 +176,15 @@ def _upsert_portable(connection: Connection, records: list[tuple], now) -> None:
 
 
 def dropped_referrers_tally(*, connection: Connection, dropped: Counter, now) -> None:
-    """Count the referrers that matched no platform, so admins can grow the allow-list."""
+    """Count the referrers that matched no platform, so admins can grow the allow-list.
+
+    Counted by host and path (referrer_tally_key), so queries that vary cannot grow the tally.
+    """
     if not dropped:
         return
+    tally: Counter = Counter()
+    for raw, count in dropped.items():
+        tally[referrer_tally_key(raw)] += count
     stamp = db.ops.adapt_datetimefield_value(now)
     with db.cursor() as cursor:
         cursor.executemany(
@@ -185,6 +194,6 @@ def dropped_referrers_tally(*, connection: Connection, dropped: Counter, now) ->
             f"count = {_DROPPED}.count + excluded.count, last_seen_at = excluded.last_seen_at",
             [
                 (connection.brand_id, connection.pk, raw, count, stamp, stamp)
-                for raw, count in sorted(dropped.items())
+                for raw, count in sorted(tally.items())
             ],
         )
