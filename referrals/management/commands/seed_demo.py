@@ -6,6 +6,8 @@ import shlex
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.urls import reverse
 
 from referrals.connections.services import connection_register
@@ -27,15 +29,24 @@ def demo_push(*, base_url: str, connection: Connection, token: str):
     from referrals_push import push_rows
 
     transport = httpx.WSGITransport(app=get_wsgi_application())
-    with httpx.Client(transport=transport, timeout=120) as http:
-        return push_rows(
-            demo_referral_rows(),
-            base_url=base_url,
-            brand=connection.brand_id,
-            connection=connection.pk,
-            token=token,
-            http=http,
-        )
+    # The requests share this command's database connection (one thread): Django must not
+    # close it at their start and end, as its test client does not (inside a transaction it
+    # would, the autocommit setting differing).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    try:
+        with httpx.Client(transport=transport, timeout=120) as http:
+            return push_rows(
+                demo_referral_rows(),
+                base_url=base_url,
+                brand=connection.brand_id,
+                connection=connection.pk,
+                token=token,
+                http=http,
+            )
+    finally:
+        for signal in (request_started, request_finished):
+            signal.connect(close_old_connections)
 
 
 class Command(BaseCommand):
