@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
 from bench.ingest import http_push  # noqa: E402
+from bench.read import median_ms  # noqa: E402
 from reliability.harness import setup_django, start_gunicorn  # noqa: E402
 from reliability.workload import AI_REFERRERS, BATCH, make_batch, ndjson  # noqa: E402
 
@@ -46,7 +47,6 @@ os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1"
 
 BRANDS = int(os.environ.get("BENCH_BRANDS", "100"))
 PUSHES = int(os.environ.get("BENCH_PUSHES", "7"))
-RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 END = datetime.now(UTC).date() - timedelta(days=3)
 PORT = 8791
 DISTRIBUTED = ("referrals_referralrow", "referrals_sitemappage", "referrals_dailyplatformtotal")
@@ -107,16 +107,6 @@ def push_all_at_once(token: str, pushes: list[tuple[str, bytes]]) -> None:
         thread.join()
     if errors:
         raise RuntimeError(f"concurrent pushes failed: {errors}")
-
-
-def median_ms(client, url: str) -> float:
-    times = []
-    for _ in range(RUNS):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, (url, response.status_code, response.content[:300])
-    return statistics.median(times)
 
 
 def reads(org, brand_id: int, token: str) -> dict[str, float]:
