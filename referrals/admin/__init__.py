@@ -1,3 +1,3 @@
 """Admin, one module per area; importing them registers their models."""
 
-from referrals.admin import allow_list, connections, data, tenancy, users  # noqa: F401
+from referrals.admin import agents, allow_list, connections, data, tenancy, users  # noqa: F401

@@ -10,11 +10,13 @@ from django.utils.text import capfirst
 
 from referrals.admin.big_tables import count_capped, count_label
 from referrals.models import (
+    AgentTrafficRow,
     ApiKey,
     Brand,
     Connection,
     DailyPlatformTotal,
     DroppedReferrer,
+    DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
     PushLog,
@@ -26,7 +28,15 @@ from referrals.models import (
 # delete trigger then finds nothing to subtract from (it never inserts), where matching each
 # group against a million deleted rows took 80 s (a nested loop). The rows go before the
 # pages they point at.
-BIG_TABLES = (DailyPlatformTotal, ReferralRow, PushLog, DroppedReferrer, SitemapPage)
+BIG_TABLES = (
+    DailyPlatformTotal,
+    ReferralRow,
+    AgentTrafficRow,
+    PushLog,
+    DroppedReferrer,
+    DroppedUserAgent,
+    SitemapPage,
+)
 
 Cascade = dict[type[Model], QuerySet]
 
@@ -35,7 +45,14 @@ def connections_cascade(connections: QuerySet) -> Cascade:
     """Everything deleting these connections deletes with them."""
     return {
         model: model.objects.filter(connection__in=connections)
-        for model in (ReferralRow, DailyPlatformTotal, PushLog, DroppedReferrer)
+        for model in (
+            ReferralRow,
+            DailyPlatformTotal,
+            AgentTrafficRow,
+            PushLog,
+            DroppedReferrer,
+            DroppedUserAgent,
+        )
     }
 
 

@@ -9,11 +9,13 @@ from django.forms.models import BaseInlineFormSet
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
 from referrals.models import (
+    AgentTrafficRow,
     ApiKey,
     Brand,
     Connection,
     DailyPlatformTotal,
     DroppedReferrer,
+    DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
     PushLog,
@@ -35,6 +37,8 @@ ORGANIZATION_PATHS = {
     DailyPlatformTotal: "brand__organization",
     PushLog: "connection__brand__organization",
     DroppedReferrer: "brand__organization",
+    AgentTrafficRow: "brand__organization",
+    DroppedUserAgent: "brand__organization",
 }
 
 
