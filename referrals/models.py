@@ -493,7 +493,7 @@ class AgentTrafficRow(models.Model):
         db_index=False,
         db_constraint=False,
     )
-    # Null once the agent list no longer matches the user agent (renormalize_referrers --agents).
+    # Null once the agent list no longer matches the user agent (renormalize_agents).
     agent = models.ForeignKey(
         AIAgent,
         on_delete=models.PROTECT,

@@ -45,7 +45,7 @@ class AIPlatformEntryAdmin(SharedAdmin):
 class AIAgentAdmin(SharedAdmin):
     """The agents whose user agents count as agent traffic; pushes pick up a change at once
     (the matcher is rebuilt when the list changes), stored rows with
-    `renormalize_referrers --agents`."""
+    `renormalize_agents`."""
 
     list_display = ["name", "token", "operator", "purpose", "platform", "active", "updated_at"]
     list_filter = ["purpose", "active", "platform"]

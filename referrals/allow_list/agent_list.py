@@ -18,7 +18,9 @@ def agent_list_fingerprint() -> tuple:
     platforms = AIPlatform._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT (SELECT COUNT(*) FROM {agents}), (SELECT MAX(updated_at) FROM {agents}), "
+            f"SELECT (SELECT COUNT(*) FROM {agents}), "
+            f"(SELECT COUNT(*) FROM {agents} WHERE active), "
+            f"(SELECT MAX(updated_at) FROM {agents}), "
             f"(SELECT COUNT(*) FROM {platforms} WHERE active), "
             f"(SELECT MAX(updated_at) FROM {platforms})"
         )

@@ -3,7 +3,7 @@
 import django_filters
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
-from referrals.models import PROVIDERS, Connection
+from referrals.models import AGENT_PROVIDERS, PROVIDERS, Connection
 
 
 class ConnectionFilter(django_filters.FilterSet):
@@ -30,3 +30,9 @@ class ConnectionFilter(django_filters.FilterSet):
             return queryset.filter(website=website_canonical(value))
         except InvalidWebsite:
             return queryset.none()
+
+
+class AgentConnectionFilter(ConnectionFilter):
+    provider = django_filters.ChoiceFilter(
+        choices=list(AGENT_PROVIDERS.items()), help_text="Only connections of this provider."
+    )
