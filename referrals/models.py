@@ -516,10 +516,56 @@ class AgentTrafficRow(models.Model):
             ),
             models.CheckConstraint(condition=Q(hits__gte=0), name="agent_row_hits_non_negative"),
         ]
-        indexes = [models.Index(fields=["brand", "page", "date"], name="agent_row_page_date")]
+        indexes = [
+            # A page's series (the Sitemap API's metrics).
+            models.Index(fields=["brand", "page", "date"], name="agent_row_page_date"),
+            # A window of a connection's rows, index-only on PostgreSQL: the dashboard's top
+            # fetched pages and the daily rollup's recomputation of a push's days.
+            models.Index(
+                fields=["brand", "connection", "date"],
+                include=["page", "agent", "hits", "verified"],
+                name="agent_row_window",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.raw_user_agent[:60]} {self.raw_page_value}"
+
+
+class DailyAgentTotal(models.Model):
+    """Hits of a connection's counted agent rows per (day, agent): the agent rollup.
+
+    Equal to a GROUP BY of AgentTrafficRow where the agent is set. Unlike DailyPlatformTotal it
+    has no triggers: the writers of agent rows keep it in their transaction, by recomputing
+    the days they wrote (referrals.reporting.agents.agent_rollup_refresh): the push (its
+    batch's days, under the connection's lock), renormalize_agents (every day), a deletion
+    of the connection (it goes with it). The dashboard's agent KPIs and charts read it:
+    ~30 rows a day instead of thousands.
+    """
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="daily_agent_totals", db_index=False
+    )
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    date = models.DateField()
+    agent = models.ForeignKey(
+        AIAgent, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    row_count = models.IntegerField()
+    hits = models.BigIntegerField()
+    verified_hits = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "connection", "date", "agent"], name="daily_agent_total_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.agent_id}: {self.hits} hits"
 
 
 class DroppedUserAgent(models.Model):

@@ -14,6 +14,7 @@ from referrals.models import (
     ApiKey,
     Brand,
     Connection,
+    DailyAgentTotal,
     DailyPlatformTotal,
     DroppedReferrer,
     DroppedUserAgent,
@@ -30,6 +31,7 @@ from referrals.models import (
 # pages they point at.
 BIG_TABLES = (
     DailyPlatformTotal,
+    DailyAgentTotal,
     ReferralRow,
     AgentTrafficRow,
     PushLog,
@@ -49,6 +51,7 @@ def connections_cascade(connections: QuerySet) -> Cascade:
             ReferralRow,
             DailyPlatformTotal,
             AgentTrafficRow,
+            DailyAgentTotal,
             PushLog,
             DroppedReferrer,
             DroppedUserAgent,

@@ -8,7 +8,15 @@ from django.db.models import Count
 
 from referrals.allow_list.agent_list import agent_matcher_build
 from referrals.allow_list.platforms import matcher_build
-from referrals.models import AgentTrafficRow, AIAgent, AIPlatform, ReferralRow
+from referrals.models import (
+    KIND_AGENT,
+    AgentTrafficRow,
+    AIAgent,
+    AIPlatform,
+    Connection,
+    ReferralRow,
+)
+from referrals.reporting.agents import agent_rollup_refresh
 
 
 @dataclass(frozen=True)
@@ -77,11 +85,14 @@ def agents_renormalize(*, dry_run: bool = False) -> list[AgentChange]:
         if new_id != agent_id:
             changes.append(AgentChange(raw, names.get(agent_id), names.get(new_id), rows))
             targets.setdefault(new_id, []).append(key)
-    if not dry_run:
+    if not dry_run and changes:
         with transaction.atomic():
             for new_id, keys in targets.items():
                 for start in range(0, len(keys), 500):
                     AgentTrafficRow.objects.filter(
                         user_agent_key__in=keys[start : start + 500]
                     ).update(agent_id=new_id)
+            # The agent rollup has no triggers: recompute it for every agent connection.
+            for connection in Connection.objects.filter(kind=KIND_AGENT):
+                agent_rollup_refresh(connection=connection)
     return sorted(changes, key=lambda change: (-change.rows, change.raw_user_agent))

@@ -3,12 +3,14 @@ agent-traffic rows (from CDN and server logs). Everything else in the push is sh
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 from referrals.allow_list.agent_list import current_agent_matcher
 from referrals.allow_list.platforms import current_matcher
 from referrals.ingest import upsert
 from referrals.ingest.schema import AGENT_EVENTS, REFERRAL_EVENTS, EventSchema
-from referrals.models import KIND_AGENT, KIND_REFERRAL
+from referrals.models import KIND_AGENT, KIND_REFERRAL, Connection
+from referrals.reporting.agents import agent_rollup_refresh
 
 NOT_AN_AI_PLATFORM = "event {index}: referrer {value!r} is not an AI platform"
 NOT_AN_AI_AGENT = "event {index}: user agent {value!r} is not an active AI agent"
@@ -39,6 +41,9 @@ class RowKind:
     rejected: str
     target: upsert.UpsertTarget
     tally: upsert.TallyTarget
+    # Run after the upsert, in its transaction, with the days it wrote: keeps a rollup that
+    # has no triggers (the referral rollup has triggers: None).
+    after_upsert: Callable[[Connection, set[date]], None] | None = None
 
     @property
     def key_fields(self) -> str:
@@ -62,4 +67,5 @@ AGENTS = RowKind(
     rejected=NOT_AN_AI_AGENT,
     target=upsert.AGENT_ROWS,
     tally=upsert.DROPPED_USER_AGENTS,
+    after_upsert=lambda connection, days: agent_rollup_refresh(connection=connection, days=days),
 )

@@ -122,6 +122,8 @@ def push_events(
         upsert.rows_upsert(
             connection=context.connection, rows=normalized.rows, now=now, target=kind.target
         )
+        if kind.after_upsert is not None and normalized.rows:
+            kind.after_upsert(context.connection, {row.date for row, _ in normalized.rows})
         upsert.dropped_tally(
             connection=context.connection, dropped=normalized.dropped, now=now, target=kind.tally
         )

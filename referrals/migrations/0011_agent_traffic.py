@@ -7,12 +7,13 @@ Decisions:
   website, kind) in the database. Providers are validated per kind in the service
   (PROVIDERS_BY_KIND); the column's choices hold both lists. Existing connections are
   referral connections (the default).
-- AgentTrafficRow and DroppedUserAgent grow with traffic: brand-leading keys, (brand_id, id)
+- AgentTrafficRow, its daily rollup DailyAgentTotal and DroppedUserAgent grow with traffic: brand-leading keys, (brand_id, id)
   primary key, distributed by brand_id colocated with the pages (distribute_new_tables, run
   right after their CreateModel, before the foreign keys that Django adds at the end of the
   migration). AIAgent is small and shared: a reference table.
 - The raw user agent (up to 1,024 characters) stands in the unique keys as its SHA-256
   (`user_agent_key`), as the page does for the raw page value: a btree entry holds ~2,700 bytes.
+- The rollup has no triggers (see DailyAgentTotal): the push recomputes its batch's days.
 - Seed: referrals.allow_list.agent_seed (at least 20 agents; new platforms for operators
   without an assistant in the referral allow-list). Reversing removes the seeded agents and
   the platforms this migration created.
@@ -29,7 +30,11 @@ from referrals.db.citus import distribute_new_tables
 def distribute(apps, schema_editor):
     distribute_new_tables(
         db=schema_editor.connection,
-        distributed=["referrals_agenttrafficrow", "referrals_droppeduseragent"],
+        distributed=[
+            "referrals_agenttrafficrow",
+            "referrals_droppeduseragent",
+            "referrals_dailyagenttotal",
+        ],
         reference=["referrals_aiagent"],
     )
 
@@ -103,7 +108,10 @@ class Migration(migrations.Migration):
                 ("updated_at", models.DateTimeField()),
             ],
             options={
-                "indexes": [models.Index(fields=["brand", "page", "date"], name="agent_row_page_date")],
+                "indexes": [
+                    models.Index(fields=["brand", "page", "date"], name="agent_row_page_date"),
+                    models.Index(fields=["brand", "connection", "date"], include=["page", "agent", "hits", "verified"], name="agent_row_window"),
+                ],
                 "constraints": [
                     models.UniqueConstraint(fields=("brand", "connection", "date", "page", "user_agent_key"), name="agent_row_upsert_key"),
                     models.CheckConstraint(condition=models.Q(("hits__gte", 0)), name="agent_row_hits_non_negative"),
@@ -126,6 +134,22 @@ class Migration(migrations.Migration):
                 "ordering": ["-count"],
                 "indexes": [models.Index(fields=["-count", "-id"], name="dropped_user_agent_top")],
                 "constraints": [models.UniqueConstraint(fields=("brand", "connection", "user_agent_key"), name="dropped_user_agent_unique")],
+            },
+        ),
+        migrations.CreateModel(
+            name="DailyAgentTotal",
+            fields=[
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("connection", models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="daily_agent_totals", to="referrals.connection")),
+                ("brand", models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name="+", to="referrals.brand")),
+                ("date", models.DateField()),
+                ("agent", models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="referrals.aiagent")),
+                ("row_count", models.IntegerField()),
+                ("hits", models.BigIntegerField()),
+                ("verified_hits", models.BigIntegerField()),
+            ],
+            options={
+                "constraints": [models.UniqueConstraint(fields=("brand", "connection", "date", "agent"), name="daily_agent_total_key")],
             },
         ),
         migrations.RunPython(distribute, migrations.RunPython.noop),

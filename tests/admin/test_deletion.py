@@ -41,7 +41,7 @@ def test_the_delete_confirmation_of_a_busy_connection_summarizes(
     url = admin_url(Connection, "delete", busy.pk)
     admin_client.get(url)
     # session, user, the connection, one capped count per related table
-    with django_assert_num_queries(9), CaptureQueriesContext(db_connection) as queries:
+    with django_assert_num_queries(10), CaptureQueriesContext(db_connection) as queries:
         response = admin_client.get(url)
     assert response.status_code == 200
     assert unbounded_reads_of_rows(queries) == []

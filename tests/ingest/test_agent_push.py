@@ -345,3 +345,47 @@ def test_renormalize_agents_follows_the_list(api_client, agent_connection):
     gptbot.save()
     call_command("renormalize_agents", stdout=StringIO())
     assert AgentTrafficRow.objects.get().agent_id == gptbot.pk
+
+
+def rollup_stored(connection) -> dict:
+    from referrals.models import DailyAgentTotal
+
+    return {
+        (t.date.isoformat(), t.agent_id): (t.row_count, t.hits, t.verified_hits)
+        for t in DailyAgentTotal.objects.filter(connection=connection)
+    }
+
+
+def rollup_from_rows(connection) -> dict:
+    totals: dict = {}
+    for r in AgentTrafficRow.objects.filter(connection=connection, agent__isnull=False):
+        count, hits, verified = totals.get((r.date.isoformat(), r.agent_id), (0, 0, 0))
+        totals[(r.date.isoformat(), r.agent_id)] = (
+            count + 1,
+            hits + r.hits,
+            verified + (r.hits if r.verified else 0),
+        )
+    return totals
+
+
+def test_the_daily_rollup_follows_pushes_and_renormalize(api_client, agent_connection):
+    from django.core.management import call_command
+
+    events = [
+        agent_event(date="2026-05-20", hits=3, verified=True),
+        agent_event(date="2026-05-20", raw_page_value="/b", hits=4, verified=False),
+        agent_event(date="2026-05-21", raw_user_agent="ClaudeBot/1.0", hits=5, verified=None),
+        agent_event(date="2026-05-21", raw_user_agent=CHROME_UA, hits=50),
+    ]
+    agent_push(api_client, agent_connection, events)
+    assert rollup_stored(agent_connection) == rollup_from_rows(agent_connection)
+    gptbot = AIAgent.objects.get(token="GPTBot").pk
+    assert rollup_stored(agent_connection)[("2026-05-20", gptbot)] == (2, 7, 3)
+    # a re-push replaces: the rollup follows
+    agent_push(api_client, agent_connection, [agent_event(date="2026-05-20", hits=10)])
+    assert rollup_stored(agent_connection)[("2026-05-20", gptbot)] == (2, 14, 10)
+    assert rollup_stored(agent_connection) == rollup_from_rows(agent_connection)
+    AIAgent.objects.filter(pk=gptbot).update(active=False)
+    call_command("renormalize_agents", stdout=__import__("io").StringIO())
+    assert rollup_stored(agent_connection) == rollup_from_rows(agent_connection)
+    assert all(agent != gptbot for _, agent in rollup_stored(agent_connection))
