@@ -40,6 +40,8 @@ EXPORT_COLUMNS = (
     "transactions",
     "purchase_revenue",
     "ai_sessions_change_pct",
+    "agent_traffic",
+    "agent_traffic_change_pct",
 )
 
 
@@ -134,10 +136,12 @@ class SitemapPageMetricsView(_SitemapView):
     def get(self, request, brand_id: str, page_id: str):
         page = page_for_brand(self.get_brand(), page_id)
         window = self.validated(WindowQuerySerializer).validated_data["window"]
-        buckets = sitemap.sitemap_page_series(page=page, window=window)
+        site = sitemap.sitemap_page_site(page=page)
+        buckets = sitemap.sitemap_page_series(page=page, window=window, site=site)
+        agent_buckets = sitemap.sitemap_page_agent_series(page=page, window=window, site=site)
         body = {
             "granularity": window.granularity,
-            "metrics": {"citations": [], "agent_traffic": [], "ai_referrals": buckets},
+            "metrics": {"citations": [], "agent_traffic": agent_buckets, "ai_referrals": buckets},
         }
         return Response(PageMetricsSerializer(body).data)
 
@@ -168,6 +172,8 @@ def _export_table(rows: list[sitemap.ExportRow]) -> tuple[list[str], list[list]]
                 totals.transactions,
                 totals.purchase_revenue,
                 row.change_pct,
+                row.agent.totals.hits,
+                row.agent.change_pct,
                 *(by_platform.get(name, 0) for name in platforms),
             ]
         )

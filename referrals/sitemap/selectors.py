@@ -1,7 +1,8 @@
 """Sitemap reads: a website's pages with their AI-referral totals, a page's series, export rows.
 
 Decisions where the spec is silent:
-- Reads follow the active connection (referrals.reporting.rows says which rows count).
+- Reads follow the active connection (referrals.reporting.rows says which rows count); the
+  `agent_traffic` figures follow the website's active agent connection (sitemap.agent_traffic).
 - A brand's websites are those of its connections, active or disabled; the default domain is
   the first alphabetically. A website whose only connection is disabled lists its pages with
   zero totals.
@@ -13,16 +14,24 @@ Decisions where the spec is silent:
 - Pages are ordered with their id as the last tie-breaker, so pagination is stable.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
-from referrals.models import Brand, Connection, SitemapPage
-from referrals.reporting.rows import connection_active, rows_counted
+from referrals.models import KIND_AGENT, KIND_REFERRAL, Brand, Connection, SitemapPage
+from referrals.reporting.rows import rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
+from referrals.sitemap.agent_traffic import (
+    AgentBucket,
+    AgentExportTotals,
+    AgentTotals,
+    agent_export_totals,
+    agent_page_series,
+    agent_totals_attach,
+)
 
 ORDERING_DEPTH_URL = "depth,url"
 ORDERING_AI_REFERRALS = "-ai_referrals"
@@ -88,6 +97,7 @@ class ExportRow:
     totals: Totals
     first_bucket_sessions: int = 0
     last_bucket_sessions: int = 0
+    agent: AgentExportTotals = field(default_factory=lambda: AgentExportTotals(AgentTotals()))
 
     @property
     def change_pct(self) -> float | None:
@@ -100,11 +110,13 @@ class ExportRow:
 
 @dataclass(frozen=True)
 class Site:
-    """A website of a brand, and its active connection: the one whose rows its reads count."""
+    """A website of a brand, and its active connections: the ones whose rows its reads count
+    (referral rows, agent-traffic rows)."""
 
     brand_id: int
     website: str
     connection: Connection | None
+    agent_connection: Connection | None = None
 
 
 def _platform_totals(group: dict) -> Totals:
@@ -174,6 +186,7 @@ def _attach_totals(pages: list[SitemapPage], *, site: Site, window: Window) -> N
             totals[group["page_id"]] += _platform_totals(group)
     for page in pages:
         page.ai_referrals = totals[page.pk]
+    agent_totals_attach(pages, connection=site.agent_connection, window=window)
 
 
 def sitemap_site_resolve(*, brand: Brand, domain: str | None) -> Site:
@@ -183,19 +196,37 @@ def sitemap_site_resolve(*, brand: Brand, domain: str | None) -> Site:
     connections = Connection.objects.filter(brand=brand)
     if domain is not None:
         connections = connections.filter(website=domain)
-    found = list(connections.only("pk", "brand_id", "website", "status"))
+    found = list(connections.only("pk", "brand_id", "website", "status", "kind"))
     if not found:
         message = BRAND_HAS_NO_WEBSITE if domain is None else DOMAIN_NOT_FOUND
         raise WebsiteNotFound(message.format(domain=domain))
     website = min(connection.website for connection in found)
-    active = next((c for c in found if c.website == website and c.is_active), None)
-    return Site(brand_id=brand.pk, website=website, connection=active)
+
+    def active(kind: str) -> Connection | None:
+        return next(
+            (c for c in found if c.website == website and c.kind == kind and c.is_active), None
+        )
+
+    return Site(
+        brand_id=brand.pk,
+        website=website,
+        connection=active(KIND_REFERRAL),
+        agent_connection=active(KIND_AGENT),
+    )
 
 
 def sitemap_page_site(*, page: SitemapPage) -> Site:
-    """The site a page belongs to, with its active connection."""
-    connection = connection_active(brand_id=page.brand_id, website=page.website)
-    return Site(brand_id=page.brand_id, website=page.website, connection=connection)
+    """The site a page belongs to, with its active connections (one query)."""
+    active = Connection.objects.filter(
+        brand_id=page.brand_id, website=page.website, status=Connection.STATUS_ACTIVE
+    ).only("pk", "brand_id", "website", "status", "kind")
+    by_kind = {connection.kind: connection for connection in active}
+    return Site(
+        brand_id=page.brand_id,
+        website=page.website,
+        connection=by_kind.get(KIND_REFERRAL),
+        agent_connection=by_kind.get(KIND_AGENT),
+    )
 
 
 def sitemap_page_list(
@@ -215,15 +246,20 @@ def sitemap_page_list(
 
 
 def sitemap_page_totals(*, page: SitemapPage, window: Window) -> Totals:
+    """Sets `page.ai_referrals` and `page.agent_traffic`; returns the former."""
     _attach_totals([page], site=sitemap_page_site(page=page), window=window)
     return page.ai_referrals
 
 
-def sitemap_page_series(*, page: SitemapPage, window: Window) -> list[Bucket]:
-    """AI sessions per platform in every bucket of the window, zero-filled (one query)."""
+def sitemap_page_series(
+    *, page: SitemapPage, window: Window, site: Site | None = None
+) -> list[Bucket]:
+    """AI sessions per platform in every bucket of the window, zero-filled (one query, and
+    one for the page's site unless given)."""
     per_bucket = {bucket: Totals() for bucket in window.buckets()}
+    site = site or sitemap_page_site(page=page)
     groups = (
-        rows_counted(connection=sitemap_page_site(page=page).connection, window=window)
+        rows_counted(connection=site.connection, window=window)
         .filter(page=page)
         .values("date", "platform__name")
         .annotate(sum_sessions=Sum("sessions"))
@@ -235,6 +271,14 @@ def sitemap_page_series(*, page: SitemapPage, window: Window) -> list[Bucket]:
             sessions=sessions, platform_sessions={group["platform__name"]: sessions}
         )
     return [Bucket(day, totals.count_by_platform) for day, totals in per_bucket.items()]
+
+
+def sitemap_page_agent_series(
+    *, page: SitemapPage, window: Window, site: Site | None = None
+) -> list[AgentBucket]:
+    """AI-agent hits per platform in every bucket of the window, zero-filled."""
+    site = site or sitemap_page_site(page=page)
+    return agent_page_series(page=page, connection=site.agent_connection, window=window)
 
 
 def sitemap_export_rows(
@@ -266,4 +310,8 @@ def sitemap_export_rows(
         row.totals += _platform_totals(group)
         row.first_bucket_sessions += int(group["first_sessions"] or 0)
         row.last_bucket_sessions += int(group["last_sessions"] or 0)
+    agents = agent_export_totals(pages=pages, connection=site.agent_connection, window=window)
+    for page_id, totals in agents.items():
+        if page_id in rows:
+            rows[page_id].agent = totals
     return list(rows.values())

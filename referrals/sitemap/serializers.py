@@ -159,6 +159,13 @@ class AIReferralTotalsSerializer(serializers.Serializer):
     )
 
 
+class AgentTrafficTotalsSerializer(serializers.Serializer):
+    hits = serializers.IntegerField(help_text="Fetches by active AI agents in the window.")
+    count_by_platform = serializers.DictField(
+        child=serializers.IntegerField(), help_text="AI-agent hits keyed by platform display name."
+    )
+
+
 class SitemapPageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField()
@@ -170,6 +177,7 @@ class SitemapPageSerializer(serializers.Serializer):
     is_priority = AlwaysFalse()
     has_optimized_content = AlwaysFalse()
     ai_referrals = AIReferralTotalsSerializer()
+    agent_traffic = AgentTrafficTotalsSerializer()
 
 
 class SitemapPageDetailSerializer(SitemapPageSerializer):
@@ -191,13 +199,17 @@ class PlatformBucketSerializer(serializers.Serializer):
     count_by_platform = serializers.DictField(child=serializers.IntegerField())
 
 
+class AgentBucketSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The day, or the Monday of the week.")
+    hits = serializers.IntegerField()
+    count_by_platform = serializers.DictField(child=serializers.IntegerField())
+
+
 class PageSeriesSerializer(serializers.Serializer):
     citations = serializers.ListField(
         child=serializers.DictField(), help_text="Not tracked by this service: always empty."
     )
-    agent_traffic = serializers.ListField(
-        child=serializers.DictField(), help_text="Not tracked by this service: always empty."
-    )
+    agent_traffic = AgentBucketSerializer(many=True)
     ai_referrals = PlatformBucketSerializer(many=True)
 
 

@@ -120,6 +120,7 @@ def test_list_shape_and_totals(api_client, brand, site):
             "purchase_revenue": 1842.5,
             "count_by_platform": {"ChatGPT": 298, "Perplexity": 71},
         },
+        "agent_traffic": {"hits": 0, "count_by_platform": {}},
     }
     assert list(launch["ai_referrals"]["count_by_platform"]) == ["ChatGPT", "Perplexity"]
     root, blog = body["items"][0], body["items"][1]
@@ -482,7 +483,10 @@ def test_metrics_daily_buckets_are_zero_filled(api_client, brand, site):
         "granularity": "daily",
         "metrics": {
             "citations": [],
-            "agent_traffic": [],
+            "agent_traffic": [
+                {"date": f"2026-05-{day}", "hits": 0, "count_by_platform": {}}
+                for day in range(17, 22)
+            ],
             "ai_referrals": [
                 {"date": "2026-05-17", "count_by_platform": {}},
                 {"date": "2026-05-18", "count_by_platform": {}},
@@ -548,7 +552,7 @@ def test_export_csv(api_client, brand, connection, site, monkeypatch):
     rows = csv_rows(response)
     assert rows[0] == [
         "id", "url", "path", "depth", "pageviews", "sessions", "transactions",
-        "purchase_revenue", "ai_sessions_change_pct",
+        "purchase_revenue", "ai_sessions_change_pct", "agent_traffic", "agent_traffic_change_pct",
         "sessions: ChatGPT", "sessions: Claude", "sessions: Perplexity",
     ]  # fmt: skip
     assert [row[1] for row in rows[1:]] == [
@@ -558,7 +562,7 @@ def test_export_csv(api_client, brand, connection, site, monkeypatch):
     ]
     assert rows[3] == [
         str(launch.pk), "https://example.com/blog/launch-notes", "/blog/launch-notes", "2",
-        "412", "459", "7", "1842.5", "25.0", "298", "90", "71",
+        "412", "459", "7", "1842.5", "25.0", "0", "", "298", "90", "71",
     ]  # fmt: skip
     assert rows[1][8] == "" and rows[2][4:9] == ["0", "0", "0", "0.0", ""]
 
@@ -599,7 +603,7 @@ def test_export_xlsx(api_client, brand, connection, site):
     assert workbook.sheetnames == ["Sitemap"]
     sheet = workbook.active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert rows[0][:9] == list(sitemap_views.EXPORT_COLUMNS)
+    assert rows[0][:11] == list(sitemap_views.EXPORT_COLUMNS)
     formula = next(sheet.iter_rows(min_row=2))[1]  # "=" sorts before "h"
     assert formula.value == "'=1+1" and formula.data_type == "s"
     assert rows[2][1:9] == ["https://example.com/", "/", 0, 0, 5, 0, 0.01, None]
