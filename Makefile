@@ -1,4 +1,4 @@
-.PHONY: run test lint lock bench-ingest bench-read reliability soak
+.PHONY: run test lint lock bench-ingest bench-read bench-citus reliability soak
 
 run:  ## set up (serving packages only), seed a demo and serve on http://127.0.0.1:8000
 	scripts/run.sh
@@ -17,6 +17,9 @@ bench-ingest:  ## push benchmark: PostgreSQL + gunicorn, 1M preloaded rows (benc
 
 bench-read:  ## read benchmark: dashboard and sitemap over 5M rows (bench/read.py)
 	scripts/bench.sh read
+
+bench-citus:  ## Citus cluster vs plain PostgreSQL: 100 brands x 10,000 rows (bench/citus.py)
+	scripts/bench.sh citus
 
 reliability:  ## faults, concurrency, rate limit, hostile input, 3-min soak (docs/reliability.md)
 	scripts/bootstrap.sh dev && SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret_key.sh)}" \

@@ -359,31 +359,30 @@ class DailyPlatformTotal(models.Model):
     counts as 0): triggers on the rows keep it in the writing transaction, whatever writes
     them (a push, renormalize_referrers, a deletion, the ORM); referrals/db/rollup.py holds them.
     KPIs and the daily chart read ~15 rows a day here instead of thousands of rows.
+
+    Its primary key is its natural key, brand first (the distribution column on Citus): the
+    triggers upsert on it, and no id sequence is drawn from on the shards (migration 0011).
+    Django's admin cannot list a model with a composite primary key; the rollup is derived
+    data (`manage.py rollup_repair` recomputes it), checked by the tests, not edited.
     """
 
-    connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="daily_totals", db_index=False
-    )
-    # The distribution column on Citus (docs/scaling.md): copied from the connection, no FK
-    # constraint and no index of its own (it leads the keys), like ReferralRow.brand.
+    pk = models.CompositePrimaryKey("brand", "connection", "date", "platform")
+    # No FK constraint and no index of its own (it leads the key), like ReferralRow.brand.
     brand = models.ForeignKey(
         Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="daily_totals", db_index=False
+    )
     date = models.DateField()
-    platform = models.ForeignKey(AIPlatform, on_delete=models.PROTECT, related_name="+")
+    platform = models.ForeignKey(
+        AIPlatform, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     row_count = models.IntegerField()  # not Positive: a delta row is negative before it merges
     pageviews = models.BigIntegerField()
     sessions = models.BigIntegerField()
     transactions = models.BigIntegerField()
     purchase_revenue = models.DecimalField(max_digits=24, decimal_places=4)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["brand", "connection", "date", "platform"],
-                name="daily_platform_total_key",
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.platform_id}: {self.sessions} sessions"
@@ -540,14 +539,16 @@ class DailyAgentTotal(models.Model):
     the days they wrote (referrals.reporting.agents.agent_rollup_refresh): the push (its
     batch's days, under the connection's lock), renormalize_agents (every day), a deletion
     of the connection (it goes with it). The dashboard's agent KPIs and charts read it:
-    ~30 rows a day instead of thousands.
+    ~30 rows a day instead of thousands. Its primary key is its natural key, brand first, as
+    DailyPlatformTotal's; derived data, not in the admin.
     """
 
-    connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="daily_agent_totals", db_index=False
-    )
+    pk = models.CompositePrimaryKey("brand", "connection", "date", "agent")
     brand = models.ForeignKey(
         Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="daily_agent_totals", db_index=False
     )
     date = models.DateField()
     agent = models.ForeignKey(
@@ -556,13 +557,6 @@ class DailyAgentTotal(models.Model):
     row_count = models.IntegerField()
     hits = models.BigIntegerField()
     verified_hits = models.BigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["brand", "connection", "date", "agent"], name="daily_agent_total_key"
-            )
-        ]
 
     def __str__(self) -> str:
         return f"{self.date} {self.agent_id}: {self.hits} hits"

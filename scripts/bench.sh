@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # Run a benchmark (bench/<name>.py) against a throwaway PostgreSQL with default durability,
-# unless DATABASE_URL already points at one. Usage: scripts/bench.sh ingest|read
+# unless DATABASE_URL already points at one. Usage: scripts/bench.sh ingest|read|citus
+# `citus` compares a plain PostgreSQL and a Citus cluster (a coordinator and two workers, see
+# scripts/citus.sh), both started here with fsync off, as the test servers run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh)}"  # a throwaway key for this run
 export SECRET_KEY
-name="${1:?usage: scripts/bench.sh ingest|read}"
-if [ -z "${DATABASE_URL:-}" ]; then
+name="${1:?usage: scripts/bench.sh ingest|read|citus}"
+if [ "$name" = citus ] && [ -z "${CITUS_DATABASE_URL:-}" ]; then
+  # shellcheck source=scripts/citus.sh
+  . scripts/citus.sh  # and scripts/pg.sh
+  trap 'pg_stop; citus_stop' EXIT
+  citus_ensure
+  pg_start
+  PLAIN_DATABASE_URL="$DATABASE_URL"
+  citus_start
+  CITUS_DATABASE_URL="$DATABASE_URL"
+  export PLAIN_DATABASE_URL CITUS_DATABASE_URL
+elif [ -z "${DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/pg.sh
   . scripts/pg.sh
   trap pg_stop EXIT

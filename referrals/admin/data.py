@@ -32,7 +32,6 @@ from django.contrib import admin
 from referrals.admin.big_tables import BigTableAdmin
 from referrals.admin.helpers import OrganizationScopedAdmin
 from referrals.models import (
-    DailyPlatformTotal,
     DroppedReferrer,
     PushLog,
     ReferralRow,
@@ -84,27 +83,6 @@ class ReferralRowAdmin(OrganizationScopedAdmin, BigTableAdmin):
     )
     raw_id_fields = ["connection", "brand", "page"]
     list_per_page = 50
-
-
-@admin.register(DailyPlatformTotal)
-class DailyPlatformTotalAdmin(OrganizationScopedAdmin, BigTableAdmin):
-    """The dashboard's daily rollup, kept by triggers on the rows: shown to check it."""
-
-    list_display = [
-        "date",
-        "platform",
-        "connection",
-        "row_count",
-        "sessions",
-        "pageviews",
-        "transactions",
-        "purchase_revenue",
-    ]
-    list_filter = ["platform"]
-    list_select_related = ["platform", "connection"]
-    search_fields = ["connection__id__exact"]
-    search_help_text = "A connection id."
-    raw_id_fields = ["connection"]
 
 
 class PushOutcomeFilter(admin.SimpleListFilter):

@@ -4,11 +4,12 @@ from collections.abc import Callable
 
 from django.contrib import admin
 from django.contrib.auth import get_permission_codename
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Model, QuerySet
 from django.utils.text import capfirst
 
 from referrals.admin.big_tables import count_capped, count_label
+from referrals.db.citus import citus_installed
 from referrals.models import (
     AgentTrafficRow,
     ApiKey,
@@ -44,9 +45,15 @@ Cascade = dict[type[Model], QuerySet]
 
 
 def connections_cascade(connections: QuerySet) -> Cascade:
-    """Everything deleting these connections deletes with them."""
+    """Everything deleting these connections deletes with them.
+
+    Filtered by the connections' brands as well: brand_id leads the keys of those tables
+    (their indexes since migration 0009; their shards on Citus, where the delete then goes to
+    the brands' shards only instead of every shard).
+    """
+    brands = list(connections.values_list("brand_id", flat=True).distinct())  # values prune
     return {
-        model: model.objects.filter(connection__in=connections)
+        model: model.objects.filter(brand__in=brands, connection__in=connections)
         for model in (
             ReferralRow,
             DailyPlatformTotal,
@@ -87,7 +94,15 @@ def objects_delete(*, objects: QuerySet, cascade: Cascade) -> None:
     `_raw_delete` is one DELETE statement; Django's collector would load every site-map page
     into memory to cascade to its rows (already deleted by then). What is left to the
     collector are a few connections, brands and keys.
+
+    Citus: the deletes of distributed tables then of their owners (reference tables) share a
+    transaction, which Citus allows only over one connection per node (otherwise "cannot
+    execute DML on table referrals_connection because there was a parallel DML access").
     """
+    db = connections[objects.db]
+    if citus_installed(db=db):
+        with db.cursor() as cursor:
+            cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
     for model in BIG_TABLES:
         if model in cascade:
             cascade[model]._raw_delete(cascade[model].db)

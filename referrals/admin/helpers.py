@@ -13,7 +13,6 @@ from referrals.models import (
     ApiKey,
     Brand,
     Connection,
-    DailyPlatformTotal,
     DroppedReferrer,
     DroppedUserAgent,
     GoogleAnalyticsIntegration,
@@ -24,7 +23,7 @@ from referrals.models import (
 )
 
 # The path from each model of tenant data to its organization, along the foreign key that
-# leads the model's indexes: brand for pages, rows, the rollup and the dropped-referrer tally
+# leads the model's indexes: brand for pages, rows and the dropped-referrer tally
 # (their keys start with brand_id since migration 0009), connection for the push log.
 ORGANIZATION_PATHS = {
     Organization: "pk",
@@ -34,7 +33,6 @@ ORGANIZATION_PATHS = {
     GoogleAnalyticsIntegration: "brand__organization",
     SitemapPage: "brand__organization",
     ReferralRow: "brand__organization",
-    DailyPlatformTotal: "brand__organization",
     PushLog: "connection__brand__organization",
     DroppedReferrer: "brand__organization",
     AgentTrafficRow: "brand__organization",

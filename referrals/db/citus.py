@@ -37,16 +37,23 @@ def distribute_new_tables(
 ) -> None:
     """Distribute new tables by brand_id (colocated with the pages) and make others reference
     tables, where Citus is installed. Call it before the tables get their foreign keys (see the
-    module's docstring). On every PostgreSQL the distributed ones' primary key becomes
-    (brand_id, id); nothing happens on SQLite."""
+    module's docstring). On every PostgreSQL a distributed one whose primary key is its `id`
+    gets (brand_id, id) instead (a natural key that leads with brand_id stays); nothing
+    happens on SQLite."""
     if db.vendor != "postgresql":
         return
     with db.cursor() as cursor:
         for table in distributed:
-            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey")
             cursor.execute(
-                f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (brand_id, id)"
+                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND i.indisprimary",
+                [table],
             )
+            if "brand_id" not in {name for (name,) in cursor.fetchall()}:  # not a natural key
+                cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {table}_pkey")
+                cursor.execute(
+                    f"ALTER TABLE {table} ADD CONSTRAINT {table}_pkey PRIMARY KEY (brand_id, id)"
+                )
     if not citus_installed(db=db):
         return
     with db.cursor() as cursor:

@@ -66,7 +66,7 @@ class _Tables:
     totals: str
     rows_table: str  # unquoted, as TG_TABLE_NAME and pg_class hold them
     totals_table: str
-    totals_id: str
+    totals_id: str | None  # the rollup's generated id before migration 0011, None since
     rows_key: tuple[str, ...]
     rows_metrics: tuple[str, ...]
     key: tuple[str, ...]
@@ -99,7 +99,7 @@ def _tables(rows: type[Model], totals: type[Model]) -> _Tables:
         totals=_name(totals._meta.db_table),
         rows_table=rows._meta.db_table,
         totals_table=totals._meta.db_table,
-        totals_id=_name(totals._meta.pk.column),
+        totals_id=None if totals._meta.is_composite_pk else _name(totals._meta.pk.column),
         rows_key=columns(rows, key),
         rows_metrics=columns(rows, METRIC_FIELDS),
         key=columns(totals, key),
@@ -126,7 +126,8 @@ def _literal(text: str) -> str:
 
 
 def _postgres_header(t: _Tables) -> str:
-    """The function's start: which table of the rollup to write.
+    """The function's start: which table of the rollup to write (and, before migration 0011,
+    the sequence of the rollup's ids).
 
     On PostgreSQL the rollup itself. On Citus the trigger fires on a shard of the rows
     (`referrals_referralrow_102008`) and its SQL runs on that shard's node, where the rollup's
@@ -134,14 +135,16 @@ def _postgres_header(t: _Tables) -> str:
     the one that covers the same hash range (pg_dist_shard, synced to every node). pg_dist_shard
     is only read there, so the function needs no Citus on plain PostgreSQL.
 
-    A shard has no column defaults: a new total takes its id from the rollup's identity
-    sequence, which Citus gives every node a range of its own (from 2^48 times the node's
-    group), so ids stay unique across the cluster.
+    Before migration 0011 the rollup had a generated id; a shard has no column defaults, so a
+    new total took it from the rollup's identity sequence (Citus gives every node a range).
     """
-    sequence = f"pg_get_serial_sequence({_literal(t.totals_table)}, {_literal(t.totals_id)})"
+    sequence = ""
+    if t.totals_id is not None:
+        serial = f"pg_get_serial_sequence({_literal(t.totals_table)}, {_literal(t.totals_id)})"
+        sequence = f"  id_sequence text := {serial};\n"
     return (
         f"\nDECLARE\n  totals text := {_literal(t.totals_table)};\n"
-        f"  id_sequence text := {sequence};\nBEGIN\n"
+        f"{sequence}BEGIN\n"
         f"  IF TG_TABLE_NAME <> {_literal(t.rows_table)} THEN\n"
         f"    SELECT {_literal(t.totals_table + '_')} || d.shardid INTO STRICT totals\n"
         "    FROM pg_dist_shard d JOIN pg_dist_shard r ON r.shardminvalue = d.shardminvalue\n"
@@ -159,9 +162,13 @@ def _postgres_bodies(t: _Tables) -> dict[str, str]:
     """
     target = "%I"
     key, sums = ", ".join(t.key), ", ".join(t.sums)
-    upsert = (
-        f"INSERT INTO {target} AS d ({t.totals_id}, {key}, {sums}) SELECT nextval(%L), * FROM ("
-    )
+    if t.totals_id is None:
+        upsert, upsert_args = f"INSERT INTO {target} AS d ({key}, {sums}) SELECT * FROM (", ()
+    else:
+        upsert = (
+            f"INSERT INTO {target} AS d ({t.totals_id}, {key}, {sums}) SELECT nextval(%L), * FROM ("
+        )
+        upsert_args = ("id_sequence",)
     add = ", ".join(f"{c} = d.{c} + excluded.{c}" for c in t.sums)
     conflict = f") AS g ON CONFLICT ({key}) DO UPDATE SET {add}"
     # A join with the distinct keys, not `(key) IN (SELECT key FROM old_rows)`: without
@@ -183,14 +190,14 @@ def _postgres_bodies(t: _Tables) -> dict[str, str]:
     header, end = _postgres_header(t), "  RETURN NULL;\nEND "
     return {
         "insert": header
-        + run(f"{upsert}{_grouped(t, 'new_rows', '')}{conflict}", "id_sequence")
+        + run(f"{upsert}{_grouped(t, 'new_rows', '')}{conflict}", *upsert_args)
         + end,
         "update": header
         + run(
             f"{upsert}SELECT {key}, {delta} "
             f"FROM ({_grouped(t, 'new_rows', '')} UNION ALL {_grouped(t, 'old_rows', '-')})"
             f" AS delta GROUP BY {key} HAVING {changed}{conflict}",
-            "id_sequence",
+            *upsert_args,
         )
         + run(drop_empty)
         + end,

@@ -19,9 +19,8 @@ Citus local tables, and a Citus local table with an identity column (Django's Bi
 cannot be distributed.
 
 Not atomic: Citus runs its DDL statement by statement, on several nodes. A second run skips
-the tables already distributed, so `migrate` finishes a run that failed part-way; but the
-foreign keys dropped for a table that did get distributed are then not put back (compare
-pg_constraint with a database migrated in one go).
+the tables already distributed, so `migrate` finishes a run that failed part-way, and it adds
+back every foreign key the models declare that a failed run had dropped and not restored.
 """
 
 from django.db import migrations
@@ -88,17 +87,49 @@ def distribute(apps, schema_editor):
                 )
         for table, name, definition in foreign_keys:
             cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+        foreign_keys_restore(apps, schema_editor, cursor)
         # Found by trying: a table that Citus had made a local table of its metadata (a foreign
         # key to a new reference table) comes out of create_reference_table with its identity
         # sequence back at its start. The next ids follow the stored ones again.
+        # Tables with an identity `id` only: the connections' ids are ULIDs made by the
+        # application, and the rollup has its natural key from migration 0011 on (a run of
+        # this migration again, after a failure, may find it so).
+        cursor.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'id' "
+            "AND is_identity = 'YES' AND table_name = ANY(%s)",
+            [[*REFERENCE, *DISTRIBUTED]],
+        )
+        with_identity = {name for (name,) in cursor.fetchall()}
         for table in REFERENCE + DISTRIBUTED:
-            if table == "referrals_connection":  # its ids are ULIDs made by the application
+            if table not in with_identity:
                 continue
             cursor.execute(
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), coalesce(max(id), 0) + 1, false) "
                 f"FROM {table}",
                 [table],
             )
+
+
+def foreign_keys_restore(apps, schema_editor, cursor) -> None:
+    """The foreign keys the models declare on the distributed tables that are missing: those a
+    run that failed after distributing a table had dropped (none after a run in one go)."""
+    cursor.execute(
+        "SELECT conrelid::regclass::text, a.attname FROM pg_constraint c JOIN pg_attribute a "
+        "ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] "
+        "WHERE c.contype = 'f' AND c.conrelid::regclass::text = ANY(%s)",
+        [list(DISTRIBUTED)],
+    )
+    present = set(cursor.fetchall())
+    for model in apps.get_app_config("referrals").get_models():
+        if model._meta.db_table not in DISTRIBUTED:
+            continue
+        for field in model._meta.local_fields:
+            if field.remote_field is None or not field.db_constraint:
+                continue
+            if (model._meta.db_table, field.column) not in present:
+                schema_editor.execute(
+                    schema_editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")
+                )
 
 
 def undistribute(apps, schema_editor):

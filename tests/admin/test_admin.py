@@ -26,7 +26,6 @@ from referrals.models import (
     ApiKey,
     Brand,
     Connection,
-    DailyPlatformTotal,
     DroppedReferrer,
     DroppedUserAgent,
     GoogleAnalyticsIntegration,
@@ -80,10 +79,6 @@ BUILDERS = {
     ),
     SitemapPage: (lambda w: w["page"], "example.com launch"),
     ReferralRow: (lambda w: w["row"], lambda w: f"{w['connection'].pk} chatgpt.com"),
-    DailyPlatformTotal: (
-        lambda w: DailyPlatformTotal.objects.get(connection=w["connection"]),  # by a trigger
-        lambda w: w["connection"].pk,
-    ),
     PushLog: (
         lambda w: PushLog.objects.create(
             connection=w["connection"],
@@ -189,7 +184,6 @@ def test_changelist_search_add_and_change_pages(admin_client, world, model):
     read_only = model in {
         SitemapPage,
         ReferralRow,
-        DailyPlatformTotal,
         PushLog,
         DroppedReferrer,
         AgentTrafficRow,

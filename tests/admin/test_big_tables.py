@@ -6,7 +6,6 @@ from django.test.utils import CaptureQueriesContext
 
 from referrals.admin.big_tables import COUNT_CAP
 from referrals.models import (
-    DailyPlatformTotal,
     DroppedReferrer,
     PushLog,
     ReferralRow,
@@ -98,7 +97,6 @@ def test_rows_are_searched_within_a_connection(
     [
         (SitemapPage, "{website} p/42", "url", {"https://example.com/p/42"}),
         (SitemapPage, "EXAMPLE.com", "url", set()),  # websites are stored canonical
-        (DailyPlatformTotal, "{id}", "connection_id", {"{id}"}),
         (PushLog, "b-{id}", "batch_id", {"b-{id}"}),
         (PushLog, "req-{id}", "batch_id", {"b-{id}"}),
         (PushLog, "{id}", "batch_id", {"b-{id}"}),
@@ -115,19 +113,16 @@ def test_each_big_table_search(admin_client, some, quiet, model, term, attribute
     assert found == {value.format(id=some.pk) for value in expected}
 
 
-@pytest.mark.parametrize(
-    "model", [SitemapPage, DailyPlatformTotal, PushLog, DroppedReferrer], ids=lambda m: m.__name__
-)
+@pytest.mark.parametrize("model", [SitemapPage, PushLog, DroppedReferrer], ids=lambda m: m.__name__)
 def test_big_table_changelists_and_searches_pin_their_queries(
     admin_client, some, quiet, model, django_assert_num_queries
 ):
     url = admin_url(model, "changelist")
     admin_client.get(url)
-    # session, user, [estimate,] capped count, the page, [the list filters' choices]
-    filters = 1 if model is DailyPlatformTotal else 0  # its platform filter lists platforms
-    with django_assert_num_queries(4 + on_postgres(1) + filters):
+    # session, user, [estimate,] capped count, the page
+    with django_assert_num_queries(4 + on_postgres(1)):
         assert admin_client.get(url).status_code == 200
-    with django_assert_num_queries(4 + filters):
+    with django_assert_num_queries(4):
         term = quiet.website if model is SitemapPage else quiet.pk
         response = admin_client.get(url, {"q": term})
     assert response.context["cl"].result_count >= 1
@@ -142,7 +137,7 @@ def test_pipeline_tables_are_read_only(admin_client, some):
     assert response.status_code == 200
     assert response.context["adminform"].form.fields == {}  # every field shown read-only
     assert admin_client.post(admin_url(SitemapPage, "change", page.pk), {}).status_code == 403
-    for model in (SitemapPage, ReferralRow, DailyPlatformTotal, PushLog, DroppedReferrer):
+    for model in (SitemapPage, ReferralRow, PushLog, DroppedReferrer):
         obj = model.objects.first()
         assert admin_client.get(admin_url(model, "delete", obj.pk)).status_code == 403
         changelist = admin_client.get(admin_url(model, "changelist"))

@@ -40,8 +40,8 @@ def test_the_delete_confirmation_of_a_busy_connection_summarizes(
 ):
     url = admin_url(Connection, "delete", busy.pk)
     admin_client.get(url)
-    # session, user, the connection, one capped count per related table
-    with django_assert_num_queries(10), CaptureQueriesContext(db_connection) as queries:
+    # session, user, the connection, its brand ids, one capped count per related table
+    with django_assert_num_queries(11), CaptureQueriesContext(db_connection) as queries:
         response = admin_client.get(url)
     assert response.status_code == 200
     assert unbounded_reads_of_rows(queries) == []
@@ -127,6 +127,26 @@ def test_delete_selected_summarizes_and_deletes_set_based(admin_client, some, qu
     assert not model.objects.filter(pk=obj.pk).exists()
     assert set(ReferralRow.objects.values_list("connection_id", flat=True)) == {quiet.pk}
     assert rollup_stored(quiet) == rollup_from_rows(quiet) != {}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.admin_fan_out
+def test_deleting_connections_of_several_brands_in_one_committed_transaction(
+    admin_client, some, quiet, brand
+):
+    """Connections of two brands at once, their data committed beforehand (as in production,
+    unlike the tests above, whose one transaction has written the connections first): on
+    Citus the brands' shards are deleted from, then the connections, in one transaction."""
+    third = Connection.objects.create(brand=brand, website="third.example")
+    rows_create(third, 30)
+    selected = [some.pk, quiet.pk]
+    data = {"action": "delete_selected", "_selected_action": selected, "post": "yes"}
+    assert admin_client.post(admin_url(Connection, "changelist"), data).status_code == 302
+    assert not Connection.objects.filter(pk__in=selected).exists()
+    assert set(ReferralRow.objects.values_list("connection_id", flat=True)) == {third.pk}
+    for model in (DailyPlatformTotal, PushLog, DroppedReferrer):
+        assert not model.objects.filter(connection_id__in=selected).exists()
+    assert rollup_stored(third) == rollup_from_rows(third) != {}
 
 
 def test_deleting_needs_the_delete_permission_of_what_goes_with_it(client, some):

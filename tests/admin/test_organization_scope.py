@@ -19,7 +19,6 @@ from referrals.models import (
     ApiKey,
     Brand,
     Connection,
-    DailyPlatformTotal,
     DroppedReferrer,
     DroppedUserAgent,
     GoogleAnalyticsIntegration,
@@ -49,7 +48,6 @@ TENANT = [
     GoogleAnalyticsIntegration,
     SitemapPage,
     ReferralRow,
-    DailyPlatformTotal,
     PushLog,
     DroppedReferrer,
     AgentTrafficRow,
@@ -100,7 +98,6 @@ def tenant_objects(brand: Brand, website: str) -> dict:
         ),
         SitemapPage: page,
         ReferralRow: row,
-        DailyPlatformTotal: DailyPlatformTotal.objects.get(connection=connection),  # a trigger's
         PushLog: PushLog.objects.get(connection=connection),
         DroppedReferrer: DroppedReferrer.objects.get(connection=connection),
         AgentTrafficRow: AgentTrafficRow.objects.create(

@@ -2,9 +2,12 @@
 an identity column, as Django makes them) is distributed by brand_id and colocated with the
 pages when distribute_new_tables runs before its foreign keys are added."""
 
+import importlib
+
 import pytest
 from django.db import connection as db
 from django.db import models
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import isolate_apps
 
 from referrals.db.citus import COLOCATION_ANCHOR, distribute_new_tables
@@ -72,3 +75,39 @@ def test_new_tables_are_distributed_and_reference_tables_made(brand):
         with db.schema_editor() as editor:
             editor.delete_model(Tally)
             editor.delete_model(Kind)
+
+
+def test_migration_0010_run_again_restores_the_foreign_keys_a_failed_run_dropped():
+    """A run that failed after distributing the tables leaves their foreign keys dropped; the
+    next `migrate` (the same migration again) finds the tables distributed and puts the keys
+    back from the models."""
+    migration = importlib.import_module("referrals.migrations.0010_citus_distribution")
+    state = MigrationExecutor(db).loader.project_state(
+        ("referrals", "0010_citus_distribution"), at_end=True
+    )
+    before = foreign_keys()
+    dropped = [(t, name) for t, name, _ in before if t == "referrals_referralrow"]
+    assert dropped  # the rows' key to their connection
+    with db.cursor() as cursor:
+        for table, name in dropped:
+            cursor.execute(f"ALTER TABLE {table} DROP CONSTRAINT {name}")
+    try:
+        with db.schema_editor() as editor:
+            migration.distribute(state.apps, editor)
+        assert {(t, d) for t, _, d in foreign_keys()} == {(t, d) for t, _, d in before}
+    finally:
+        restored = {(t, d) for t, _, d in foreign_keys()}
+        with db.cursor() as cursor:
+            for table, name, definition in before:
+                if (table, definition) not in restored:
+                    cursor.execute(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+
+
+def foreign_keys() -> list[tuple[str, str, str]]:
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint "
+            "WHERE contype = 'f' AND conrelid::regclass::text LIKE 'referrals_%%' ORDER BY 1, 2"
+        )
+        return cursor.fetchall()

@@ -99,10 +99,10 @@ def test_a_moved_referrer_leaves_its_old_platform_group(api_client, connection):
 def test_a_retried_batch_writes_nothing_to_the_rollup(api_client, connection):
     batch = random_batch(random.Random(7), 30)
     push(api_client, connection, batch)
-    before = list(DailyPlatformTotal.objects.order_by("id").values_list())
+    before = list(DailyPlatformTotal.objects.order_by("pk").values_list())
     assert before
     push(api_client, connection, list(reversed(batch)))
-    assert list(DailyPlatformTotal.objects.order_by("id").values_list()) == before
+    assert list(DailyPlatformTotal.objects.order_by("pk").values_list()) == before
 
 
 def test_renormalize_moves_the_rollup_with_the_rows(api_client, connection):

@@ -17,6 +17,7 @@ from django.db.migrations.state import ProjectState
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from referrals.db.citus import citus_installed
 from referrals.db.rollup import rollup_triggers_install, rollup_triggers_problems
 from referrals.models import DailyPlatformTotal, ReferralRow
 from tests.factories import (
@@ -30,8 +31,10 @@ from tests.factories import (
 )
 
 MIGRATION_0005 = ("referrals", "0005_daily_platform_totals")
+MIGRATION_0010 = ("referrals", "0010_citus_distribution")
 TOTALS = DailyPlatformTotal._meta.db_table
 migration_0005 = importlib.import_module("referrals.migrations.0005_daily_platform_totals")
+migration_0011 = importlib.import_module("referrals.migrations.0011_rollup_natural_key")
 
 # Schema changes commit: each test puts the schema and the triggers back as it found them.
 pytestmark = [
@@ -230,3 +233,33 @@ def waiting_for_the_rows() -> bool:
             [ReferralRow._meta.db_table],
         )
         return cursor.fetchone()[0] > 0
+
+
+def test_migration_0011_rebuilds_the_rollup_on_its_natural_key(api_client, connection):
+    """Back to the generated id and forward again: the rollup is refilled from the rows each
+    way and the triggers follow each table (Citus refuses going back past 0010, so there the
+    step is taken forward only, from a rollup emptied by hand)."""
+    push(api_client, connection, batch(7))
+    expected = rollup_stored(connection)
+    executor = MigrationExecutor(db)
+    latest = executor.loader.graph.leaf_nodes("referrals")
+    if not citus_installed(db=db):
+        executor.migrate([MIGRATION_0010])
+        old = MigrationExecutor(db).loader.project_state(MIGRATION_0010, at_end=True)
+        old_totals = old.apps.get_model("referrals", "DailyPlatformTotal")
+        assert old_totals.objects.filter(connection_id=connection.pk).count() == len(expected)
+        push(api_client, connection, batch(8))  # under 0010's triggers and generated ids
+        executor = MigrationExecutor(db)
+        executor.migrate(latest)
+    else:
+        DailyPlatformTotal.objects.all().delete()
+        with db.schema_editor() as editor:
+            state = MigrationExecutor(db).loader.project_state()
+            migration_0011.rollup_start(state.apps, editor)
+    assert problems() == []
+    assert rollup_stored(connection) == rollup_from_rows(connection)
+    push(api_client, connection, batch(9))
+    assert rollup_stored(connection) == rollup_from_rows(connection)
+    with db.cursor() as cursor:
+        columns = {column.name for column in db.introspection.get_table_description(cursor, TOTALS)}
+    assert "id" not in columns

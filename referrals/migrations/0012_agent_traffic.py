@@ -7,10 +7,12 @@ Decisions:
   website, kind) in the database. Providers are validated per kind in the service
   (PROVIDERS_BY_KIND); the column's choices hold both lists. Existing connections are
   referral connections (the default).
-- AgentTrafficRow, its daily rollup DailyAgentTotal and DroppedUserAgent grow with traffic: brand-leading keys, (brand_id, id)
-  primary key, distributed by brand_id colocated with the pages (distribute_new_tables, run
-  right after their CreateModel, before the foreign keys that Django adds at the end of the
-  migration). AIAgent is small and shared: a reference table.
+- AgentTrafficRow, its daily rollup DailyAgentTotal and DroppedUserAgent grow with traffic:
+  brand-leading keys and primary keys ((brand_id, id); the rollup's is its natural key, as
+  DailyPlatformTotal's since migration 0011), distributed by brand_id colocated with the
+  pages (distribute_new_tables, run right after their CreateModel, before the foreign keys
+  that Django adds at the end of the migration). AIAgent is small and shared: a reference
+  table.
 - The raw user agent (up to 1,024 characters) stands in the unique keys as its SHA-256
   (`user_agent_key`), as the page does for the raw page value: a btree entry holds ~2,700 bytes.
 - The rollup has no triggers (see DailyAgentTotal): the push recomputes its batch's days.
@@ -46,6 +48,8 @@ def seed(apps, schema_editor):
         AIPlatform.objects.get_or_create(slug=item["slug"], defaults={"name": item["name"]})
     platforms = dict(AIPlatform.objects.values_list("slug", "id"))
     for name, operator, purpose, slug, url in SEED_AGENTS:
+        if slug not in platforms:  # an admin removed or renamed that platform: no agent for it
+            continue
         AIAgent.objects.get_or_create(
             token=name,
             defaults={
@@ -68,7 +72,7 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("referrals", "0010_citus_distribution")]
+    dependencies = [("referrals", "0011_rollup_natural_key")]
 
     operations = [
         migrations.CreateModel(
@@ -139,18 +143,15 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="DailyAgentTotal",
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("connection", models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="daily_agent_totals", to="referrals.connection")),
+                ("pk", models.CompositePrimaryKey("brand", "connection", "date", "agent", blank=True, editable=False, primary_key=True, serialize=False)),
                 ("brand", models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name="+", to="referrals.brand")),
+                ("connection", models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name="daily_agent_totals", to="referrals.connection")),
                 ("date", models.DateField()),
                 ("agent", models.ForeignKey(db_constraint=False, db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name="+", to="referrals.aiagent")),
                 ("row_count", models.IntegerField()),
                 ("hits", models.BigIntegerField()),
                 ("verified_hits", models.BigIntegerField()),
             ],
-            options={
-                "constraints": [models.UniqueConstraint(fields=("brand", "connection", "date", "agent"), name="daily_agent_total_key")],
-            },
         ),
         migrations.RunPython(distribute, migrations.RunPython.noop),
         migrations.RemoveConstraint(
