@@ -37,14 +37,18 @@ def test_the_agent_list_is_a_reference_table():
 @pytest.mark.postgres
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "table",
-    ["referrals_agenttrafficrow", "referrals_dailyagenttotal", "referrals_droppeduseragent"],
+    ("table", "key"),
+    [
+        ("referrals_agenttrafficrow", "brand_id, id"),
+        ("referrals_droppeduseragent", "brand_id, id"),
+        ("referrals_dailyagenttotal", "brand_id, connection_id, date, agent_id"),
+    ],
 )
-def test_primary_keys_lead_with_the_brand(table):
+def test_primary_keys_lead_with_the_brand(table, key):
     with db.cursor() as cursor:
         cursor.execute(
             "SELECT pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = %s::regclass AND contype = 'p'",
             [table],
         )
-        assert cursor.fetchone()[0] == "PRIMARY KEY (brand_id, id)"
+        assert cursor.fetchone()[0] == f"PRIMARY KEY ({key})"
