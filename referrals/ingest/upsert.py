@@ -8,6 +8,7 @@ re-send identical data). Both row kinds (referral rows, agent-traffic rows) go t
 same code, each described by an `UpsertTarget` and a `TallyTarget`.
 """
 
+import functools
 import logging
 import time
 import uuid
@@ -145,6 +146,9 @@ REFERRAL_ROWS = UpsertTarget(
         row.batch_id,
     ),
 )
+# A day of logs repeats few distinct user agents: hash each once per process (bounded).
+_user_agent_key = functools.lru_cache(maxsize=65536)(text_key)
+
 AGENT_ROWS = UpsertTarget(
     table=AgentTrafficRow._meta.db_table,
     columns=(
@@ -163,7 +167,7 @@ AGENT_ROWS = UpsertTarget(
     record=lambda row, agent_id, page_id: (
         row.date,
         page_id,
-        text_key(row.raw_user_agent),
+        _user_agent_key(row.raw_user_agent),
         row.raw_user_agent,
         row.raw_page_value,
         agent_id,

@@ -1,5 +1,6 @@
 """The dashboard's AI agents section in a real headless Chromium (see test_browser.py)."""
 
+import importlib
 import urllib.request
 
 import pytest
@@ -29,8 +30,18 @@ UAS = [
 ]
 
 
+def seed_lists() -> None:
+    """The seeded platforms and agents, as the data migrations left them: an earlier
+    transactional test's flush empties every table (idempotent)."""
+    from django.apps import apps
+
+    for name in ("0002_seed_ai_platforms", "0012_agent_traffic"):
+        importlib.import_module(f"referrals.migrations.{name}").seed(apps, None)
+
+
 @pytest.fixture
 def logs(db):
+    seed_lists()
     organization = Organization.objects.create(name="Acme")
     brand = Brand.objects.create(organization=organization, name="Acme Outdoor")
     connection = Connection.objects.create(
