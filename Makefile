@@ -1,4 +1,4 @@
-.PHONY: run test lint lock bench-ingest bench-read bench-citus reliability soak
+.PHONY: run test lint lock bench-ingest bench-read bench-citus bench-rebalance bench-client bench-crawl reliability soak
 
 run:  ## set up (serving packages only), seed a demo and serve on http://127.0.0.1:8000
 	scripts/run.sh
@@ -20,6 +20,15 @@ bench-read:  ## read benchmark: dashboard and sitemap over 5M rows (bench/read.p
 
 bench-citus:  ## Citus cluster vs plain PostgreSQL: 100 brands x 10,000 rows (bench/citus.py)
 	scripts/bench.sh citus
+
+bench-rebalance:  ## Citus: add a worker and move shards onto it under pushes (bench/rebalance.py)
+	scripts/bench.sh rebalance
+
+bench-client:  ## push client: a 1M-row Adobe CSV through referrals-push (bench/push_client.py)
+	scripts/bench.sh push_client
+
+bench-crawl:  ## crawl benchmark: crawl_site over 5,000 pages served on 127.0.0.1 (bench/crawl.py)
+	scripts/bench.sh crawl
 
 reliability:  ## faults, concurrency, rate limit, hostile input, 3-min soak (docs/reliability.md)
 	scripts/bootstrap.sh dev && SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret_key.sh)}" \

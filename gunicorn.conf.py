@@ -6,6 +6,8 @@ heads still cannot starve the service (docs/reliability.md, "Slow clients").
 """
 
 import os
+import shutil
+import tempfile
 
 workers = int(os.environ.get("WORKERS", "2"))  # about one per core
 # gthread, except that the main loop reads each request head and a thread gets the connection
@@ -23,3 +25,35 @@ keepalive = 5  # seconds an idle kept-alive connection is kept (nginx reuses the
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
+
+# Prometheus metrics (referrals/ops/metrics.py): each worker writes its samples to files in
+# PROMETHEUS_MULTIPROC_DIR and /metrics adds up every worker's, so totals are right whichever
+# worker answers a scrape. Set in the master before any worker imports prometheus_client.
+_made_metrics_dir: list[str] = []
+
+
+def on_starting(server):
+    """Use the operator's PROMETHEUS_MULTIPROC_DIR, emptied (samples of an earlier run would
+    add up), or a temporary directory removed at exit."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for name in os.listdir(directory):
+            if name.endswith(".db"):
+                os.remove(os.path.join(directory, name))
+        return
+    directory = tempfile.mkdtemp(prefix="referrals-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    _made_metrics_dir.append(directory)
+
+
+def child_exit(server, worker):
+    """A worker's live gauges leave with it; its counters stay in the totals."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    for directory in _made_metrics_dir:
+        shutil.rmtree(directory, ignore_errors=True)

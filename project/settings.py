@@ -35,6 +35,12 @@ if not SECRET_KEY:
     # Sessions and signed values end with the process, and processes do not share it.
     SECRET_KEY = secrets.token_urlsafe(50)
 
+# Rotation (docs/operations.md): the old key, comma-separated, keeps sessions and signed values
+# made with it valid until they expire; remove it after SESSION_COOKIE_AGE (2 weeks).
+SECRET_KEY_FALLBACKS = [
+    key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+]
+
 ALLOWED_HOSTS = [
     h.strip()
     for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
@@ -60,6 +66,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "referrals.middleware.RequestIDMiddleware",
+    "referrals.ops.logs.RequestLogMiddleware",
+    # /healthz, /readyz, /metrics: before host checks and the HTTPS redirect (referrals/ops).
+    "referrals.ops.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -164,6 +173,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 PUSH_MAX_BODY_BYTES = 5 * 1024 * 1024
 PUSH_MAX_EVENTS = 10_000
 
+# Site crawl (manage.py crawl_site, the admin's "Crawl now"): robots.txt rules for this token
+# apply to the crawler, whose User-Agent names it and a page about it.
+CRAWL_USER_AGENT_TOKEN = "AIReferralsBot"
+CRAWL_CONTACT_URL = os.environ.get("CRAWL_CONTACT_URL", "https://referrals.example.com/crawler")
+CRAWL_MAX_PAGES = 5000
+CRAWL_CONCURRENCY = 4
+CRAWL_DELAY_SECONDS = float(os.environ.get("CRAWL_DELAY_SECONDS", "0.25"))  # per host
+CRAWL_TIMEOUT_SECONDS = 10.0  # a whole request: connect, headers and body
+CRAWL_MAX_PAGE_BYTES = 2 * 1024 * 1024
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "referrals.tenancy.authentication.BearerTokenAuthentication"
@@ -254,17 +273,30 @@ if SECURE_DEPLOY:
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Operations (docs/operations.md). /metrics answers 404 while METRICS_TOKEN is unset, and
+# otherwise only to `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+# `manage.py prune` deletes push logs older than this, and keeps this many dropped-referrer
+# tallies per connection (the most frequent).
+PUSH_LOG_RETENTION_DAYS = int(os.environ.get("PUSH_LOG_RETENTION_DAYS", "90"))
+DROPPED_REFERRERS_PER_CONNECTION = int(os.environ.get("DROPPED_REFERRERS_PER_CONNECTION", "1000"))
+# `plain` (default) or `json`: one JSON object per line, for log pipelines.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_id": {"()": "referrals.middleware.RequestIDLogFilter"}},
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "referrals.ops.logs.JsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         },
     },
@@ -272,5 +304,6 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter
+        "httpx": {"level": "WARNING"},  # the crawl and the demo push: not a line per request
     },
 }

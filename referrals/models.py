@@ -255,7 +255,9 @@ class GoogleAnalyticsIntegration(models.Model):
 
 
 class SitemapPage(models.Model):
-    """A page seen in pushed data, created by the push that first sees it."""
+    """A page of a website's site map: created by the push or the crawl that first sees it
+    (the same website and raw page value, a path for crawled pages, is one page). The crawl
+    fills the page's own fields (referrals.sitemap.crawl); they stay null until then."""
 
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="sitemap_pages")
     website = models.CharField(max_length=253)
@@ -265,12 +267,29 @@ class SitemapPage(models.Model):
     path = models.TextField(help_text="URL path, for segment-aligned prefix filters.")
     depth = models.PositiveSmallIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
+    title = models.TextField(null=True, blank=True)  # noqa: DJ001 (the API shows null)
+    description = models.TextField(null=True, blank=True)  # noqa: DJ001
+    canonical_url = models.TextField(null=True, blank=True)  # noqa: DJ001
+    # Not Positive...Field: Citus refuses ADD COLUMN with an inline (unnamed) CHECK; the
+    # audit score's bounds are a named constraint below.
+    http_status = models.SmallIntegerField(null=True, blank=True)
+    audit_score = models.SmallIntegerField(null=True, blank=True)
+    # Nullable: rows written before a crawl (the push, raw SQL) need not name it.
+    audit_findings = models.JSONField(
+        null=True, blank=True, help_text="What cost the page points (docs/audit.md)."
+    )
+    last_indexed = models.DateTimeField(null=True, blank=True)
+    content_updated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["depth", "url"]
         constraints = [
             models.UniqueConstraint(
                 fields=["brand", "website", "page_key"], name="sitemap_page_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(audit_score__gte=0, audit_score__lte=100) | Q(audit_score__isnull=True),
+                name="sitemap_page_audit_score_0_100",
             ),
         ]
         indexes = [
@@ -281,6 +300,82 @@ class SitemapPage(models.Model):
 
     def __str__(self) -> str:
         return self.url
+
+
+class PriorityPath(models.Model):
+    """A rule that makes pages of a brand priority pages: a segment-aligned path prefix
+    (`/pricing` matches `/pricing` and `/pricing/team`, not `/pricing-old`) or one exact page,
+    on every website of the brand or on one (referrals.sitemap.priority matches them)."""
+
+    MATCH_PREFIX = "prefix"
+    MATCH_EXACT = "exact"
+    MATCH_CHOICES = [
+        (MATCH_PREFIX, "path prefix (segment-aligned)"),
+        (MATCH_EXACT, "exact page"),
+    ]
+
+    # Distributed by brand on Citus, colocated with the pages it is read with; no FK constraint
+    # to the brand (as the other distributed tables), Django deletes the rules with the brand.
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="priority_paths", db_constraint=False
+    )
+    website = models.CharField(
+        max_length=253, blank=True, help_text="Empty: every website of the brand."
+    )
+    match = models.CharField(max_length=10, choices=MATCH_CHOICES, default=MATCH_PREFIX)
+    path = models.CharField(
+        max_length=1024, help_text="A path starting with /; an exact URL is stored as its path."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "priority path"
+        ordering = ["website", "path"]
+
+    def __str__(self) -> str:
+        return f"{self.website or '*'}{self.path}{'' if self.match == self.MATCH_EXACT else '/*'}"
+
+
+class WebsiteCrawl(models.Model):
+    """The crawl of one website of a brand: the state of the last one (the admin shows its
+    progress), when one last completed, and the site-wide facts the crawl found."""
+
+    STATUS_IDLE = "idle"
+    STATUS_QUEUED = "queued"
+    STATUS_RUNNING = "running"
+    STATUS_DONE = "done"
+    STATUS_FAILED = "failed"
+    STATUS_CHOICES = [
+        (s, s) for s in (STATUS_IDLE, STATUS_QUEUED, STATUS_RUNNING, STATUS_DONE, STATUS_FAILED)
+    ]
+
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, related_name="website_crawls", db_constraint=False
+    )
+    website = models.CharField(max_length=253)
+    base_url = models.CharField(max_length=2048, blank=True)
+    status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=STATUS_IDLE)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    last_crawl_completed = models.DateTimeField(null=True, blank=True)
+    pages_found = models.PositiveIntegerField(default=0)
+    pages_crawled = models.PositiveIntegerField(default=0)
+    pages_failed = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    robots_txt_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    robots_policy = models.JSONField(
+        default=dict, blank=True, help_text="AI agent name: allowed to fetch the site root."
+    )
+    llms_txt = models.BooleanField(null=True, blank=True, help_text="Serves /llms.txt.")
+
+    class Meta:
+        verbose_name = "website crawl"
+        constraints = [
+            models.UniqueConstraint(fields=["brand", "website"], name="website_crawl_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"crawl of {self.website} [{self.status}]"
 
 
 class ReferralRow(models.Model):

@@ -196,7 +196,10 @@ def stop_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
     server = h.Gunicorn(pg, workers=workers, name="stop")
     push_duration(server, tenant, pool)
     down_statuses, recoveries, outcomes = Counter(), [], Counter()
+    ready_recoveries = []
     for n in range(trials):
+        ready = h.request(server.port, "GET", "/readyz")
+        verdict.check(ready.status == 200, f"stop trial {n}: /readyz {ready.status} before")
         trial = Trial(server, tenant, pool, n, "stop")
         h.wait_until(lambda t=trial: writing_backends() or t.done(), 30, interval=0.005)
         connections.close_all()
@@ -221,7 +224,23 @@ def stop_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
         verdict.check(
             reply.status != 200, f"stop trial {n}: 200 for the interrupted push (db stopped)"
         )
+        ready = h.request(server.port, "GET", "/readyz", timeout=10)
+        verdict.check(
+            ready.status == 503 and b'"database": "database error' in ready.body,
+            f"stop trial {n}: /readyz answered {ready.status} while the database was down",
+        )
+        verdict.check(
+            h.request(server.port, "GET", "/healthz").status == 200,
+            f"stop trial {n}: /healthz not 200 while the database was down",
+        )
         pg.start()
+        started = time.monotonic()
+        while h.request(server.port, "GET", "/readyz").status != 200:
+            if time.monotonic() - started > 60:
+                verdict.check(False, f"stop trial {n}: /readyz not ready 60 s after the restart")
+                break
+            time.sleep(0.2)
+        ready_recoveries.append(time.monotonic() - started)
         started = time.monotonic()
         after = h.Reply(0)
         while time.monotonic() - started < 60:
@@ -245,6 +264,9 @@ def stop_trials(pg, verdict, *, trials: int, rows: int, workers: int) -> None:
         "(c) database stopped mid-push",
         f"{trials} trials; answers while down {dict(down_statuses)}; "
         f"recovered without restart in max {max(recoveries):.1f} s",
+    )
+    verdict.figure(
+        "    /readyz", f"503 while down, ready again in max {max(ready_recoveries):.1f} s"
     )
     verdict.figure("    interrupted batches", dict(outcomes))
 

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Run a benchmark (bench/<name>.py) against a throwaway PostgreSQL with default durability,
-# unless DATABASE_URL already points at one. Usage: scripts/bench.sh ingest|read|citus
+# unless DATABASE_URL already points at one.
+# Usage: scripts/bench.sh ingest|read|citus|rebalance|push_client|crawl
 # `citus` compares a plain PostgreSQL and a Citus cluster (a coordinator and two workers, see
-# scripts/citus.sh), both started here with fsync off, as the test servers run.
+# scripts/citus.sh), both started here with fsync off, as the test servers run; `rebalance`
+# adds a worker to a cluster and moves shards onto it while pushes go on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh)}"  # a throwaway key for this run
 export SECRET_KEY
-name="${1:?usage: scripts/bench.sh ingest|read|citus}"
+name="${1:?usage: scripts/bench.sh ingest|read|citus|rebalance|push_client|crawl}"
 if [ "$name" = citus ] && [ -z "${CITUS_DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/citus.sh
   . scripts/citus.sh  # and scripts/pg.sh
@@ -19,6 +21,14 @@ if [ "$name" = citus ] && [ -z "${CITUS_DATABASE_URL:-}" ]; then
   citus_start
   CITUS_DATABASE_URL="$DATABASE_URL"
   export PLAIN_DATABASE_URL CITUS_DATABASE_URL
+elif [ "$name" = rebalance ]; then
+  # A cluster whose shards can move by logical replication (Citus's default transfer mode).
+  # shellcheck source=scripts/citus.sh
+  . scripts/citus.sh
+  trap citus_stop EXIT
+  citus_ensure
+  CITUS_PG_OPTIONS="-c wal_level=logical -c max_replication_slots=40 -c max_wal_senders=40" \
+    citus_start
 elif [ -z "${DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/pg.sh
   . scripts/pg.sh

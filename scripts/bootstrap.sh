@@ -12,7 +12,7 @@ case "$profile" in
   *) echo "usage: $0 [serve|dev]" >&2; exit 2 ;;
 esac
 stamp=".venv/.lock.sha256"
-want="$({ "$PYTHON" --version; cat pyproject.toml requirements/*.txt; } | sha256sum | cut -d' ' -f1)"
+want="$({ "$PYTHON" --version; cat pyproject.toml client/pyproject.toml requirements/*.txt; } | sha256sum | cut -d' ' -f1)"
 have="$(cat "$stamp" 2>/dev/null || true)"  # "<sha256> <profile>"
 if [ -x .venv/bin/python ] && { [ "$have" = "$want dev" ] || [ "$have" = "$want $profile" ]; }; then
   exit 0
@@ -26,4 +26,7 @@ fi
 pip=(.venv/bin/python -m pip install --quiet --disable-pip-version-check)
 "${pip[@]}" --require-hashes -r "requirements/$profile.txt"
 "${pip[@]}" --no-deps -e .
+# The push client (client/), editable: the demo seeding and the tests use it; its
+# dependencies came with the lock.
+"${pip[@]}" --no-deps -e ./client
 echo "$want $profile" >"$stamp"

@@ -207,6 +207,18 @@ _citus_psql() {  # _citus_psql PORT DATABASE SQL
     -c "$3" >>"$CITUS_DIR/setup.log" 2>&1 || { tail -n 20 "$CITUS_DIR/setup.log" >&2; return 1; }
 }
 
+# All sockets in CITUS_DIR, told apart by port; nothing listens on TCP. citus.local_hostname
+# is how a node reaches itself (default localhost, i.e. TCP). CITUS_PG_OPTIONS adds settings
+# (e.g. "-c wal_level=logical" for shard moves by logical replication).
+_citus_node_start() {  # _citus_node_start PORT
+  _pg_as "$PG_BIN/pg_ctl" -D "$CITUS_DIR/node$1" -l "$CITUS_DIR/node$1.log" -w -t 60 \
+    -o "-c listen_addresses='' -c unix_socket_directories='$CITUS_DIR' -c port=$1 \
+        -c shared_preload_libraries=citus -c citus.local_hostname='$CITUS_DIR' \
+        -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
+        -c max_connections=200 -c shared_buffers=128MB ${CITUS_PG_OPTIONS:-}" \
+    start >/dev/null || { cat "$CITUS_DIR/node$1.log" >&2; return 1; }
+}
+
 citus_start() {
   local started=$SECONDS coordinator="${CITUS_PORTS[0]}" port database version host
   _citus_locate_server || return 1
@@ -219,15 +231,8 @@ citus_start() {
   for port in "${CITUS_PORTS[@]:1}"; do
     _pg_as cp -a "$CITUS_DIR/node$coordinator" "$CITUS_DIR/node$port" || return 1
   done
-  # All sockets in CITUS_DIR, told apart by port; nothing listens on TCP. citus.local_hostname
-  # is how a node reaches itself (default localhost, i.e. TCP).
   for port in "${CITUS_PORTS[@]}"; do
-    _pg_as "$PG_BIN/pg_ctl" -D "$CITUS_DIR/node$port" -l "$CITUS_DIR/node$port.log" -w -t 60 \
-      -o "-c listen_addresses='' -c unix_socket_directories='$CITUS_DIR' -c port=$port \
-          -c shared_preload_libraries=citus -c citus.local_hostname='$CITUS_DIR' \
-          -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
-          -c max_connections=200 -c shared_buffers=128MB" \
-      start >/dev/null || { cat "$CITUS_DIR/node$port.log" >&2; return 1; }
+    _citus_node_start "$port" || return 1
   done
   # The extension lives per database, and so does the list of workers: every node gets both
   # databases with the extension, then the coordinator registers itself and the workers.
@@ -254,13 +259,30 @@ citus_start() {
     "in $((SECONDS - started)) s (sockets in $CITUS_DIR)"
 }
 
+# citus_add_worker PORT: one more worker, started and set up like the others (a copy of the
+# coordinator's initdb is not possible once it holds data: a fresh initdb), registered on the
+# coordinator in both databases. Shards stay where they are until a rebalance moves them.
+citus_add_worker() {
+  local port="$1" coordinator="${CITUS_PORTS[0]}" database
+  _pg_as "$PG_BIN/initdb" -D "$CITUS_DIR/node$port" -U postgres --auth=trust -E UTF8 \
+    --locale=C.UTF-8 >>"$CITUS_DIR/initdb.log" 2>&1 || { cat "$CITUS_DIR/initdb.log" >&2; return 1; }
+  _citus_node_start "$port" || return 1
+  CITUS_PORTS+=("$port")
+  for database in "${CITUS_DATABASES[@]}"; do
+    if [ "$database" != postgres ]; then
+      _citus_psql "$port" postgres "CREATE DATABASE $database" || return 1
+    fi
+    _citus_psql "$port" "$database" "CREATE EXTENSION citus" || return 1
+    _citus_psql "$coordinator" "$database" "SELECT citus_add_node('$CITUS_DIR', $port)" || return 1
+  done
+}
+
 citus_stop() {
-  local port
+  local node
   if [ -n "${CITUS_DIR:-}" ] && [ -d "$CITUS_DIR" ]; then
-    for port in "${CITUS_PORTS[@]}"; do
-      if [ -d "$CITUS_DIR/node$port" ]; then
-        _pg_as "$PG_BIN/pg_ctl" -D "$CITUS_DIR/node$port" -m fast -w stop >/dev/null 2>&1 || true
-      fi
+    # Every node of the directory, also a worker another shell added (citus_add_worker).
+    for node in "$CITUS_DIR"/node*/; do
+      [ -d "$node" ] && _pg_as "$PG_BIN/pg_ctl" -D "$node" -m fast -w stop >/dev/null 2>&1
     done
     rm -rf "$CITUS_DIR"
   fi

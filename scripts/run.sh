@@ -13,4 +13,5 @@ export SECRET_KEY
 .venv/bin/python manage.py seed_demo --base-url "http://127.0.0.1:${PORT:-8000}"
 echo "==> serving on http://127.0.0.1:${PORT:-8000}/  (Ctrl-C stops)"
 # Worker class, threads, timeouts and limits come from gunicorn.conf.py (WORKERS: how many).
-exec .venv/bin/gunicorn project.wsgi --bind "127.0.0.1:${PORT:-8000}" --access-logfile -
+# One log line per request comes from the application (referrals/ops/logs.py), not gunicorn.
+exec .venv/bin/gunicorn project.wsgi --bind "127.0.0.1:${PORT:-8000}"

@@ -14,10 +14,18 @@ from referrals.models import Brand, Connection, Organization
 from referrals.tenancy.services import api_key_create
 from referrals.tenancy.throttling import ApiKeyRateThrottle
 
-# On Citus, the tests of the API, the dashboard and the push run with every query confined to
-# one shard: a query that touches more than one fails the test (the proof of routing). The
-# admin, management commands and the database's own tests may fan out.
-SINGLE_SHARD_PACKAGES = ("api", "connections", "dashboard", "ingest", "sitemap", "tenancy")
+# On Citus, the tests of the API, the dashboard, the push and its client run with every query
+# confined to one shard: a query that touches more than one fails the test (the proof of
+# routing). The admin, management commands and the database's own tests may fan out.
+SINGLE_SHARD_PACKAGES = (
+    "api",
+    "client",
+    "connections",
+    "dashboard",
+    "ingest",
+    "sitemap",
+    "tenancy",
+)
 SINGLE_SHARD = "SET citus.multi_task_query_log_level = 'error'"
 _TESTS = Path(__file__).parent
 

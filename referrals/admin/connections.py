@@ -14,6 +14,7 @@ from referrals.models import (
     GoogleAnalyticsIntegration,
     PushLog,
 )
+from referrals.sitemap.crawl.background import crawl_start_background
 
 
 class ConnectionForm(WebsiteForm):
@@ -133,7 +134,7 @@ class ConnectionAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
             return self.readonly_fields
         return [*self.readonly_fields, "status", "brand", "website", "kind", "provider"]
 
-    actions = ["disable"]
+    actions = ["disable", "crawl_now"]
     inlines = [PushLogInline, DroppedReferrerInline, DroppedUserAgentInline]
 
     def get_inlines(self, request, obj):
@@ -153,6 +154,24 @@ class ConnectionAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
         for connection in queryset.filter(status=Connection.STATUS_ACTIVE):
             services.connection_disable(connection=connection)
         self.message_user(request, "Disabled; their rows are kept but no longer read.")
+
+    @admin.action(description="Crawl now (robots.txt, sitemaps, pages and their audit)")
+    def crawl_now(self, request, queryset):
+        """Started in the background; Website crawls shows progress and the last result."""
+        started, busy = [], []
+        websites = sorted(set(queryset.values_list("brand_id", "website")))
+        for brand_id, website in websites:
+            done = crawl_start_background(brand_id=brand_id, website=website)
+            (started if done else busy).append(website)
+        if started:
+            self.message_user(
+                request,
+                f"Crawl started for {', '.join(started)}; see Website crawls for its progress.",
+            )
+        if busy:
+            self.message_user(
+                request, f"A crawl is already under way for {', '.join(busy)}.", level="warning"
+            )
 
 
 @admin.register(GoogleAnalyticsIntegration)

@@ -17,9 +17,11 @@ from referrals.models import (
     DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
+    PriorityPath,
     PushLog,
     ReferralRow,
     SitemapPage,
+    WebsiteCrawl,
 )
 
 # The path from each model of tenant data to its organization, along the foreign key that
@@ -37,6 +39,8 @@ ORGANIZATION_PATHS = {
     DroppedReferrer: "brand__organization",
     AgentTrafficRow: "brand__organization",
     DroppedUserAgent: "brand__organization",
+    PriorityPath: "brand__organization",
+    WebsiteCrawl: "brand__organization",
 }
 
 

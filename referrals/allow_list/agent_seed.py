@@ -1,4 +1,4 @@
-"""The seed list of AI agents (migration 0011), from the operators' own crawler documentation
+"""The seed list of AI agents (migration 0014), from the operators' own crawler documentation
 and the ai.robots.txt project's robots.json (operator, function).
 
 Left out on purpose: robots.txt-only product tokens that never appear in a user agent

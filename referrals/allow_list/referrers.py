@@ -1,5 +1,6 @@
 """Raw referrer values matched against the AI-platform allow-list (pure, no ORM)."""
 
+import re
 from collections.abc import Hashable, Iterable
 from urllib.parse import unquote, unquote_plus
 
@@ -249,3 +250,38 @@ def matcher_from_seed() -> ReferrerMatcher:
         for kind, field in (("host", "hosts"), ("alias", "aliases"), ("app", "apps"))
         for value in platform.get(field, [])
     )
+
+
+# --- the dropped-referrer tally's key ------------------------------------------------------
+
+TALLY_KEY_MAX = 512  # DroppedReferrer.raw_referrer_value
+QUERY_ONLY = "(query only)"
+_BARE_QUERY = re.compile(r"^[\w.\-\[\]]+=[^\s&]*(&[^\s&]*)*$")
+
+
+def referrer_tally_key(raw: str) -> str:
+    """What the dropped-referrer tally counts a raw referrer under: its host and path.
+
+    The query string and fragment are dropped (and scheme, userinfo, port, a trailing `/`), so
+    a referrer sent with a different query each time (`google.com/search?q=...`) is one line,
+    not one per query: the tally grows with the distinct sites and pages, not with traffic.
+    Enough stays for an admin to decide an allow-list entry (hostnames and host+path). A value
+    without a hostname keeps its case and what precedes its query; a bare query keeps only its
+    `utm_source`.
+    """
+    original = raw
+    value = original.lower()
+    if "%" in value and not starts_like_url(value) and starts_like_url(unquote(value)):
+        value = original = unquote(value)  # a URL percent-encoded whole (see _wholly_encoded)
+    prefix = _ANDROID_APP + "//" if value.startswith(_ANDROID_APP) else ""
+    authority, path, query = split_url(value)
+    host = host_of(authority)
+    if host and ("." in host or prefix or starts_like_url(value)):
+        return (prefix + host + path.rstrip("/"))[:TALLY_KEY_MAX]
+    # No hostname (`perplexity`, `(direct)`, `Direct`): as written, up to its query.
+    head = original.partition("#")[0].partition("?")[0]
+    if not head or _BARE_QUERY.match(head):  # such as `utm_source=x&id=123`
+        params = (head or original.partition("?")[2]).split("&")
+        sources = [p for p in params if p.lower().startswith("utm_source=")]
+        return sources[0][:TALLY_KEY_MAX] if sources else QUERY_ONLY
+    return head[:TALLY_KEY_MAX]

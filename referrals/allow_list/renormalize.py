@@ -1,22 +1,41 @@
-"""Re-apply the current allow-list to stored rows (renormalize_referrers), and the current
-AI-agent list to stored agent-traffic rows (renormalize_agents)."""
+"""Re-apply the current allow-list to stored rows (renormalize_referrers), in bounded batches,
+and the current AI-agent list to stored agent-traffic rows (renormalize_agents).
 
+One grouped read finds the (referrer, platform) pairs the allow-list now maps elsewhere. The
+rows are then walked brand by brand in ranges of at most `batch_size` (1,000) ids of the primary key
+(brand_id, id); each range is updated in its own short transaction (a few thousand rows and
+their rollup groups, tens of milliseconds) that first takes the lock a push to the same
+connection takes, so a push waits at most for one batch, never for the whole run, and the
+two never deadlock. Every statement of the walk filters on brand_id (one shard on Citus).
+
+Interrupted (Ctrl-C, a lost connection), the batch in flight rolls back and the rest stays
+done. Every UPDATE sets only rows whose platform still differs, so running the command again
+changes only the rest; `--resume BRAND:ID` also skips the ranges already walked.
+"""
+
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Max
 
 from referrals.allow_list.agent_list import agent_matcher_build
 from referrals.allow_list.platforms import matcher_build
+from referrals.ingest.upsert import with_retries
 from referrals.models import (
     KIND_AGENT,
     AgentTrafficRow,
     AIAgent,
     AIPlatform,
+    Brand,
     Connection,
     ReferralRow,
 )
 from referrals.reporting.agents import agent_rollup_refresh
+
+DEFAULT_BATCH_SIZE = 1000
+_IN_CHUNK = 500  # raw values per UPDATE statement
 
 
 @dataclass(frozen=True)
@@ -27,13 +46,31 @@ class RenormalizeChange:
     rows: int
 
 
-def referrers_renormalize(*, dry_run: bool = False) -> list[RenormalizeChange]:
-    """Re-apply the current allow-list to stored rows: one grouped read, one UPDATE per target.
+@dataclass(frozen=True)
+class Position:
+    """The last range done: brand and the highest row id of it (resume after it)."""
 
-    Rows whose referrer no longer matches keep their data with a NULL platform (the read side
-    skips them); events once rejected were never stored, so they cannot come back here. The
-    daily rollup follows by itself (the rows' triggers).
-    """
+    brand_id: int
+    row_id: int
+
+    def __str__(self) -> str:
+        return f"{self.brand_id}:{self.row_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "Position":
+        brand, _, row = text.partition(":")
+        return cls(int(brand), int(row))
+
+
+@dataclass
+class RenormalizePlan:
+    changes: list[RenormalizeChange]
+    targets: dict[int | None, list[str]]  # new platform id -> raw values moving to it
+    total_rows: int  # rows of the table: what the walk goes through
+
+
+def renormalize_plan() -> RenormalizePlan:
+    """What the current allow-list changes: one grouped read of the whole table."""
     matcher = matcher_build()
     names = dict(AIPlatform.objects.values_list("id", "name"))
     grouped = (
@@ -42,20 +79,99 @@ def referrers_renormalize(*, dry_run: bool = False) -> list[RenormalizeChange]:
         .order_by()
     )
     changes: list[RenormalizeChange] = []
-    targets: dict[int | None, list[str]] = {}
+    targets: dict[int | None, set[str]] = {}
+    total = 0
     for raw, platform_id, rows in grouped:
+        total += rows
         new_id = matcher.match(raw)
         if new_id != platform_id:
             changes.append(RenormalizeChange(raw, names.get(platform_id), names.get(new_id), rows))
-            targets.setdefault(new_id, []).append(raw)
-    if not dry_run:
-        with transaction.atomic():
-            for new_id, raws in targets.items():
-                for start in range(0, len(raws), 500):
-                    ReferralRow.objects.filter(
-                        raw_referrer_value__in=raws[start : start + 500]
-                    ).update(platform_id=new_id)
-    return sorted(changes, key=lambda change: (-change.rows, change.raw_referrer_value))
+            targets.setdefault(new_id, set()).add(raw)
+    changes.sort(key=lambda change: (-change.rows, change.raw_referrer_value))
+    return RenormalizePlan(
+        changes=changes,
+        targets={new_id: sorted(raws) for new_id, raws in targets.items()},
+        total_rows=total,
+    )
+
+
+def _next_range(brand_id: int, after: int, until: int, batch_size: int) -> tuple[int, int] | None:
+    """(highest id, row count) of the next range of at most batch_size rows (index-only)."""
+    ids = list(
+        ReferralRow.objects.filter(brand_id=brand_id, id__gt=after, id__lte=until)
+        .order_by("id")
+        .values_list("id", flat=True)[:batch_size]
+    )
+    return (ids[-1], len(ids)) if ids else None
+
+
+def _update_range(brand_id: int, low: int, high: int, targets) -> int:
+    """Move the range's rows, holding the lock a push to their connections holds (push
+    pipeline: the connection row, FOR UPDATE), taken in id order. A push and a batch on one
+    connection then take turns instead of locking rows and rollup groups in different orders
+    and deadlocking; a push waits for at most one batch. Deadlocks with other writers are
+    retried (upsert.with_retries)."""
+    scope = ReferralRow.objects.filter(brand_id=brand_id, id__gt=low, id__lte=high)
+    changed = [0]
+
+    def write() -> None:
+        changed[0] = 0
+        connection_ids = sorted(set(scope.values_list("connection_id", flat=True).distinct()))
+        list(
+            Connection.objects.select_for_update()
+            .filter(pk__in=connection_ids)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        for new_id, raws in targets.items():
+            if new_id is None:
+                moved = scope.filter(platform_id__isnull=False)
+            else:
+                moved = scope.exclude(platform_id=new_id)
+            for start in range(0, len(raws), _IN_CHUNK):
+                chunk = raws[start : start + _IN_CHUNK]
+                changed[0] += moved.filter(raw_referrer_value__in=chunk).update(platform_id=new_id)
+
+    with_retries(write)
+    return changed[0]
+
+
+def referrers_renormalize(
+    *,
+    dry_run: bool = False,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    resume: Position | None = None,
+    pause: float = 0.0,
+    on_batch: Callable[[Position, int], None] | None = None,
+    plan: RenormalizePlan | None = None,
+) -> list[RenormalizeChange]:
+    """Re-apply the current allow-list to stored rows; returns what the plan found.
+
+    Rows whose referrer no longer matches keep their data with a NULL platform (the read side
+    skips them); events once rejected were never stored, so they cannot come back here. The
+    daily rollup follows by itself (the rows' triggers). `on_batch(position, rows)` is called
+    after each committed range with the rows it spanned.
+    """
+    plan = plan or renormalize_plan()
+    if dry_run or not plan.targets:
+        return plan.changes
+    brands = Brand.objects.order_by("id").values_list("id", flat=True)
+    if resume:
+        brands = brands.filter(id__gte=resume.brand_id)
+    for brand_id in list(brands):
+        low = resume.row_id if resume and brand_id == resume.brand_id else 0
+        # Rows pushed from now on are matched by the current allow-list already: stop at the
+        # highest id there is now, or the walk would chase the pushes.
+        until = ReferralRow.objects.filter(brand_id=brand_id).aggregate(top=Max("id"))["top"]
+        while until and (next_range := _next_range(brand_id, low, until, batch_size)):
+            high, rows = next_range
+            _update_range(brand_id, low, high, plan.targets)
+            if on_batch:
+                on_batch(Position(brand_id, high), rows)
+            low = high
+            if pause:
+                time.sleep(pause)
+    return plan.changes
 
 
 @dataclass(frozen=True)

@@ -29,3 +29,25 @@ def error_responses(*codes: int) -> dict:
 
 
 COMMON_ERRORS = (401, 403, 404, 429, 503)
+
+
+class ParameterErrorItemSerializer(serializers.Serializer):
+    loc = serializers.ListField(
+        child=serializers.JSONField(), help_text='Where: ["query", "limit"], ["path", "page_id"].'
+    )
+    msg = serializers.CharField()
+    type = serializers.CharField()
+
+
+class HTTPValidationErrorSerializer(serializers.Serializer):
+    detail = ParameterErrorItemSerializer(many=True)
+
+
+def validation_error_response() -> dict:
+    """The 422 of a parameter (or body field) of the wrong type or out of its bounds."""
+    return {
+        422: OpenApiResponse(
+            HTTPValidationErrorSerializer,
+            description="A parameter of the wrong type or out of its bounds",
+        )
+    }

@@ -7,9 +7,20 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from referrals.allow_list.website import InvalidWebsite
-from referrals.api.schema import BRAND_ID_PARAM, COMMON_ERRORS, CONNECTION_ID_PARAM, error_responses
+from referrals.api.errors import BODY, RequestValidationError, serializer_error_items
+from referrals.api.schema import (
+    BRAND_ID_PARAM,
+    COMMON_ERRORS,
+    CONNECTION_ID_PARAM,
+    error_responses,
+    validation_error_response,
+)
 from referrals.connections import services
-from referrals.connections.filters import AgentConnectionFilter, ConnectionFilter
+from referrals.connections.filters import (
+    AgentConnectionFilter,
+    ConnectionFilter,
+    QueryFilterBackend,
+)
 from referrals.connections.serializers import (
     ConnectionListSerializer,
     ConnectionRegisterSerializer,
@@ -18,6 +29,9 @@ from referrals.connections.serializers import (
 from referrals.models import KIND_AGENT, KIND_REFERRAL, Connection
 from referrals.tenancy.permissions import HasConfigureScope, HasQueryScope
 from referrals.tenancy.scoping import BrandScopedMixin, connection_for_brand
+
+EMPTY_BODY = 'The request body is empty: send {"website": "...", "provider": "..."}.'
+NOT_AN_OBJECT = 'The request body must be a JSON object: {"website": "...", "provider": "..."}.'
 
 
 class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
@@ -29,6 +43,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
     # The model, for drf-spectacular and django-filter; rows come from the brand (get_queryset).
     queryset = Connection.objects.none()
     filterset_class = ConnectionFilter
+    filter_backends = [QueryFilterBackend]
     serializer_class = ConnectionRegisterSerializer  # what OPTIONS describes for POST
     lookup_field = "connection_id"
     lookup_value_regex = "[^/]+"
@@ -45,18 +60,28 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
         operation_id="connections_create",
         parameters=[BRAND_ID_PARAM],
         request=ConnectionRegisterSerializer,
-        responses={201: ConnectionSerializer, **error_responses(400, 409, 413, *COMMON_ERRORS)},
+        responses={
+            201: ConnectionSerializer,
+            **error_responses(400, 409, 413, *COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def create(self, request, brand_id: str):
         brand = self.get_brand()
-        body = ConnectionRegisterSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        data = request.data  # malformed JSON: a 400 (ParseError)
+        if request.stream is None:  # no body at all
+            raise ValidationError(EMPTY_BODY)
+        if not isinstance(data, dict):
+            raise ValidationError(NOT_AN_OBJECT)
+        body = ConnectionRegisterSerializer(data=data)
+        if not body.is_valid():
+            raise RequestValidationError(serializer_error_items(body, BODY))
         try:
             connection = services.connection_register(
                 brand=brand, kind=self.kind, **body.validated_data
             )
         except (InvalidWebsite, services.InvalidProvider) as exc:
-            raise ValidationError({"detail": str(exc)}) from None
+            raise ValidationError(str(exc)) from None
         except services.ConnectionConflict as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
         return Response(ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED)
@@ -64,17 +89,25 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="connections_list",
         parameters=[BRAND_ID_PARAM],  # the query parameters come from ConnectionFilter
-        responses={200: ConnectionListSerializer, **error_responses(400, *COMMON_ERRORS)},
+        responses={
+            200: ConnectionListSerializer,
+            **error_responses(400, *COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def list(self, request, brand_id: str):
-        # DjangoFilterBackend: an invalid filter value is a ValidationError, so a 400.
+        # QueryFilterBackend: an invalid filter value is a 422 naming it.
         connections = self.filter_queryset(self.get_queryset()).order_by("-created_at", "id")
         return Response({"items": ConnectionSerializer(connections, many=True).data})
 
     @extend_schema(
         operation_id="connections_retrieve",
         parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
-        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+        responses={
+            200: ConnectionSerializer,
+            **error_responses(*COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def retrieve(self, request, brand_id: str, connection_id: str):
         connection = connection_for_brand(self.get_brand(), connection_id, self.kind)
@@ -83,7 +116,11 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
     @extend_schema(
         operation_id="connections_disable",
         parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
-        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+        responses={
+            200: ConnectionSerializer,
+            **error_responses(*COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def destroy(self, request, brand_id: str, connection_id: str):
         connection = connection_for_brand(self.get_brand(), connection_id, self.kind)
@@ -103,7 +140,11 @@ class AgentConnectionViewSet(ConnectionViewSet):
         operation_id="agent_connections_create",
         parameters=[BRAND_ID_PARAM],
         request=ConnectionRegisterSerializer,
-        responses={201: ConnectionSerializer, **error_responses(400, 409, 413, *COMMON_ERRORS)},
+        responses={
+            201: ConnectionSerializer,
+            **error_responses(400, 409, 413, *COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def create(self, request, brand_id: str):
         return super().create(request, brand_id)
@@ -111,7 +152,11 @@ class AgentConnectionViewSet(ConnectionViewSet):
     @extend_schema(
         operation_id="agent_connections_list",
         parameters=[BRAND_ID_PARAM],
-        responses={200: ConnectionListSerializer, **error_responses(400, *COMMON_ERRORS)},
+        responses={
+            200: ConnectionListSerializer,
+            **error_responses(400, *COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def list(self, request, brand_id: str):
         return super().list(request, brand_id)
@@ -119,7 +164,11 @@ class AgentConnectionViewSet(ConnectionViewSet):
     @extend_schema(
         operation_id="agent_connections_retrieve",
         parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
-        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+        responses={
+            200: ConnectionSerializer,
+            **error_responses(*COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def retrieve(self, request, brand_id: str, connection_id: str):
         return super().retrieve(request, brand_id, connection_id)
@@ -127,7 +176,11 @@ class AgentConnectionViewSet(ConnectionViewSet):
     @extend_schema(
         operation_id="agent_connections_disable",
         parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
-        responses={200: ConnectionSerializer, **error_responses(*COMMON_ERRORS)},
+        responses={
+            200: ConnectionSerializer,
+            **error_responses(*COMMON_ERRORS),
+            **validation_error_response(),
+        },
     )
     def destroy(self, request, brand_id: str, connection_id: str):
         return super().destroy(request, brand_id, connection_id)

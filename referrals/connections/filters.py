@@ -1,8 +1,10 @@
 """Connection list filters (?status=, ?website=, ?provider=)."""
 
 import django_filters
+from django_filters.rest_framework import DjangoFilterBackend
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
+from referrals.api.errors import QUERY, RequestValidationError, field_error_items
 from referrals.models import AGENT_PROVIDERS, PROVIDERS, Connection
 
 
@@ -30,6 +32,31 @@ class ConnectionFilter(django_filters.FilterSet):
             return queryset.filter(website=website_canonical(value))
         except InvalidWebsite:
             return queryset.none()
+
+
+class QueryFilterBackend(DjangoFilterBackend):
+    """django-filter, with an invalid filter value a 422 naming its parameter (not a 400)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset = self.get_filterset(request, queryset, view)
+        if filterset is None:
+            return queryset
+        if not filterset.is_valid():
+            errors = {
+                name: [_Coded(message, "invalid_choice") for message in messages]
+                for name, messages in filterset.errors.items()
+            }
+            raise RequestValidationError(field_error_items(errors, QUERY))
+        return filterset.qs
+
+
+class _Coded(str):
+    """A message with the DRF-style code the error list maps to a pydantic type."""
+
+    def __new__(cls, message: str, code: str):
+        text = super().__new__(cls, message)
+        text.code = code
+        return text
 
 
 class AgentConnectionFilter(ConnectionFilter):

@@ -24,10 +24,28 @@ class ConnectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class StrictCharField(serializers.CharField):
+    """A JSON string and nothing else: DRF's CharField would take 123 or true as text."""
+
+    default_error_messages = {
+        "invalid": "Input should be a valid string",
+        "required": "Field required",
+        "null": "Field required",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class ConnectionRegisterSerializer(serializers.Serializer):
-    # Canonical form and provider allow-list are checked by the service, with its messages.
-    website = serializers.CharField(max_length=2048, trim_whitespace=True)
-    provider = serializers.CharField(max_length=100)
+    """A missing field or one that is not a string is a 422; the canonical form and the
+    provider allow-list are the service's (400, with its messages), so an empty string is
+    let through to it."""
+
+    website = StrictCharField(max_length=2048, trim_whitespace=True, allow_blank=True)
+    provider = StrictCharField(max_length=100, allow_blank=True)
 
 
 @extend_schema_serializer(many=False)  # the list is the body's `items`, not the body

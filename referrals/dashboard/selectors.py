@@ -12,10 +12,18 @@ from datetime import date
 
 from django.db.models import F, Max
 
-from referrals.models import Brand, Connection, DroppedReferrer, PushLog
+from referrals.models import (
+    Brand,
+    Connection,
+    DroppedReferrer,
+    PushLog,
+    SitemapPage,
+    WebsiteCrawl,
+)
 from referrals.reporting.rows import daily_counted, rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
+from referrals.sitemap.priority import pages_filter_priority, priority_rules
 
 SORT_FIELDS = ("sessions", "pageviews", "transactions", "revenue")
 RECENT_PUSHES = 10
@@ -40,6 +48,7 @@ class TopPage:
     raw_page_value: str
     totals: Totals
     sessions_by_platform: list[tuple[str, str, int]] = field(default_factory=list)
+    is_priority: bool = False
 
     @property
     def href(self) -> str | None:
@@ -119,17 +128,30 @@ def dashboard_totals(*, connection: Connection, window: Window) -> Totals:
 
 
 def dashboard_top_pages(
-    *, connection: Connection, window: Window, sort: str, page: int, per_page: int
+    *,
+    connection: Connection,
+    window: Window,
+    sort: str,
+    page: int,
+    per_page: int,
+    only_priority: bool = False,
 ) -> TopPages:
-    """Landing pages ranked by `sort` (then by page id, stable on every database).
+    """Landing pages ranked by `sort` (then by page id, stable on every database), each
+    marked when a priority path of the brand matches it; `only_priority` keeps those.
 
-    Two queries: the ranking (every page of the window with its `sort` sum, one scan of the
-    window; the number of pages is its length), then the totals per platform of the pages
-    of the requested slice only. A page number past the end shows the last page.
+    Three queries: the brand's priority rules, the ranking (every page of the window with its
+    `sort` sum, one scan of the window; the number of pages is its length), then the totals
+    per platform of the pages of the requested slice only. A page number past the end shows
+    the last page.
     """
     if sort not in SORT_FIELDS:
         raise ValueError(f"unknown sort {sort!r}")
+    rules = priority_rules(brand_id=connection.brand_id, website=connection.website)
     rows = rows_counted(connection=connection, window=window)
+    if only_priority:
+        pages = SitemapPage.objects.filter(brand_id=connection.brand_id, website=connection.website)
+        priority = pages_filter_priority(pages, rules, is_priority=True).values("pk")
+        rows = rows.filter(page_id__in=priority)
     metric = f"sum_{sort}"
     ranking = list(
         rows.values("page_id")
@@ -145,7 +167,14 @@ def dashboard_top_pages(
     found: dict[int, dict] = {}
     for row in (
         rows.filter(page_id__in=slice_ids, page__brand_id=connection.brand_id)
-        .values("page_id", "page__url", "page__raw_page_value", "platform__name", "platform__slug")
+        .values(
+            "page_id",
+            "page__url",
+            "page__raw_page_value",
+            "page__path",
+            "platform__name",
+            "platform__slug",
+        )
         .annotate(**METRIC_SUMS)
     ):
         entry = found.setdefault(row["page_id"], {"row": row, "totals": Totals(), "split": []})
@@ -162,6 +191,10 @@ def dashboard_top_pages(
                 raw_page_value=entry["row"]["page__raw_page_value"],
                 totals=entry["totals"],
                 sessions_by_platform=[(name, slug, int(n)) for name, slug, n in split],
+                is_priority=any(
+                    rule.matches(website=connection.website, path=entry["row"]["page__path"])
+                    for rule in rules
+                ),
             )
         )
     return TopPages(total=total, page=page, per_page=per_page, items=items)
@@ -196,3 +229,8 @@ def dashboard_export_rows(*, connection: Connection, window: Window) -> Iterator
         .order_by("date", "platform__name", "page_id")
         .iterator(chunk_size=EXPORT_CHUNK_SIZE)
     )
+
+
+def dashboard_website_crawl(*, brand_id: int, website: str) -> WebsiteCrawl | None:
+    """The website's crawl (robots.txt policy per AI agent, /llms.txt), None before any."""
+    return WebsiteCrawl.objects.filter(brand_id=brand_id, website=website).first()

@@ -50,6 +50,7 @@ class ViewState:
     end: date
     sort: str = DEFAULT_SORT
     page: int = 1
+    priority: bool = False  # top pages: priority pages only (PriorityPath)
 
     @property
     def window(self) -> Window:
@@ -69,6 +70,8 @@ class ViewState:
             params["sort"] = state.sort
         if state.page != 1:
             params["page"] = state.page
+        if state.priority:
+            params["priority"] = 1
         return urlencode(params)
 
     def export_query(self) -> str:
@@ -146,3 +149,8 @@ def resolve_page(value: str | None) -> tuple[int, list[str]]:
     if value.isascii() and value.isdigit() and 0 < int(value) < 10**9:
         return int(value), []
     return 1, [INVALID_PAGE.format(value=value[:40])]
+
+
+def resolve_priority(value: str | None) -> bool:
+    """`priority=1` (or true/yes/on) shows priority pages only; anything else all pages."""
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")

@@ -37,12 +37,14 @@ from referrals.dashboard.selectors import (
     dashboard_series,
     dashboard_top_pages,
     dashboard_totals,
+    dashboard_website_crawl,
 )
 from referrals.dashboard.state import (
     PAGE_SIZE,
     ViewState,
     parse_brand_id,
     resolve_page,
+    resolve_priority,
     resolve_sort,
     resolve_website,
     resolve_window,
@@ -88,9 +90,13 @@ def _resolve(request) -> Resolved | None:
     agent_connections = [c for c in every if c.kind == KIND_AGENT]
     active = {c.website: c for c in connections if c.is_active}
     agents_active = {c.website: c for c in agent_connections if c.is_active}
-    # Prefer a website that is being read: a disabled-only website shows no data.
-    being_read = active or agents_active
-    default = min(being_read) if being_read else (websites[0] if websites else None)
+    # The brand's default website, as the Sitemap API's (sitemap_site_resolve): that of its
+    # oldest active connection, referral or agent traffic alike (a brand that only sends agent
+    # traffic still has a website to show). Registering another website never changes it; with
+    # no active connection, the first website (disabled-only: its health panel, no data).
+    live = [c for c in every if c.is_active]
+    oldest = min(live, key=lambda c: (c.created_at, c.pk), default=None)
+    default = oldest.website if oldest else (websites[0] if websites else None)
     website, messages = resolve_website(
         request.GET.get("website"), websites=websites, default=default
     )
@@ -117,6 +123,7 @@ def _resolve(request) -> Resolved | None:
     sort, sort_messages = resolve_sort(request.GET.get("sort"))
     page, page_messages = resolve_page(request.GET.get("page"))
     state = ViewState(
+        priority=resolve_priority(request.GET.get("priority")),
         brand_id=brand.pk,
         website=website,
         start=window.start,
@@ -153,6 +160,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
         sort=state.sort,
         page=state.page,
         per_page=PAGE_SIZE,
+        only_priority=state.priority,
     )
     state = replace(state, page=top.page)
     return {
@@ -176,6 +184,7 @@ def _report(connection: Connection, state: ViewState) -> dict:
             )
             for key in SORT_FIELDS
         ],
+        "priority_toggle_query": replace(state, priority=not state.priority, page=1).query(),
         "prev_page_query": replace(state, page=top.page - 1).query(),
         "next_page_query": replace(state, page=top.page + 1).query(),
     }
@@ -208,6 +217,7 @@ def dashboard(request):
             "health": {"label": label, "tone": tone},
             "pushes": dashboard_recent_pushes(connection=shown),
             "dropped": dashboard_dropped_referrers(connection=shown),
+            "crawl": dashboard_website_crawl(brand_id=shown.brand_id, website=shown.website),
             "events_url": request.build_absolute_uri(
                 reverse(
                     "push-events", kwargs={"brand_id": shown.brand_id, "connection_id": shown.pk}

@@ -1,5 +1,7 @@
 """POST .../connections/{id}/events: a push's HTTP side (limits, formats, OpenAPI) around ingest."""
 
+from collections.abc import Iterator
+
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import OpenApiParameter, OpenApiRequest, OpenApiResponse, extend_schema
@@ -8,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from referrals.api.schema import BRAND_ID_PARAM, CONNECTION_ID_PARAM, error_responses
-from referrals.ingest import parse
+from referrals.ingest import compression, parse
 from referrals.ingest import pipeline as ingest
 from referrals.ingest import schema as events
 from referrals.ingest.kinds import AGENTS, REFERRALS
@@ -34,30 +36,47 @@ BAD_DRY_RUN = "dry_run must be true or false."
 _CHUNK = 64 * 1024
 
 
-def read_body(request, limit: int) -> bytes:
-    """The request body, never more than `limit` bytes in memory (413 beyond).
+def _raw_chunks(request, limit: int) -> Iterator[bytes]:
+    """The body as sent, in chunks, never more than `limit` bytes in all (413 beyond).
 
     Content-Length decides before anything is read. Without one (chunked transfer), the
-    stream is read only when the server marks it terminated (gunicorn does), in chunks,
-    stopping at the limit; otherwise Django would see an empty body.
+    stream is read only when the server marks it terminated (gunicorn does), stopping at the
+    limit; otherwise Django would see an empty body.
     """
     meta = request.META
     declared = meta.get("CONTENT_LENGTH") or ""
     if declared:
         if not declared.isdigit():
             raise PushError(400, BAD_CONTENT_LENGTH)
-        if int(declared) > limit:
+        remaining = int(declared)
+        if remaining > limit:
             raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
-        return request.read(int(declared))
+        while remaining and (chunk := request.read(min(remaining, _CHUNK))):
+            remaining -= len(chunk)
+            yield chunk
+        return
     if not meta.get("wsgi.input_terminated"):
-        return b""
-    stream, parts, size = meta["wsgi.input"], [], 0
+        return
+    stream, size = meta["wsgi.input"], 0
     while chunk := stream.read(_CHUNK):
         size += len(chunk)
         if size > limit:
             raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
-        parts.append(chunk)
-    return b"".join(parts)
+        yield chunk
+
+
+def read_body(request, limit: int) -> bytes:
+    """The request body, decompressed, never more than `limit` bytes in memory either way.
+
+    The one reader of every push endpoint: Content-Encoding is checked first (415 for other
+    than gzip or identity), then the body is read in chunks and a gzip body decompressed as
+    it arrives, with the limit on both the compressed and the decompressed size (413).
+    """
+    encoding = compression.body_encoding(request)
+    chunks = _raw_chunks(request, limit)
+    if encoding == compression.ENCODING_GZIP:
+        return compression.gunzip_bounded(chunks, limit=limit)
+    return b"".join(chunks)
 
 
 def body_format(request) -> str:
@@ -73,6 +92,18 @@ def dry_run_flag(request) -> bool:
     if value not in {"true", "false", "1", "0", "yes", "no", ""}:
         raise PushError(400, BAD_DRY_RUN)
     return value in {"true", "1", "yes"}
+
+
+CONTENT_ENCODING_PARAM = OpenApiParameter(
+    "Content-Encoding",
+    str,
+    location=OpenApiParameter.HEADER,
+    enum=[compression.ENCODING_GZIP, compression.ENCODING_IDENTITY],
+    description=(
+        "gzip: the body is gzip-compressed; the size limit applies before and after "
+        "decompression. Any other encoding is a 415."
+    ),
+)
 
 
 class EventSchema(serializers.Serializer):
@@ -114,7 +145,9 @@ class ValidationErrorItem(serializers.Serializer):
 
 class ValidationErrorSchema(serializers.Serializer):
     detail = ValidationErrorItem(many=True)
-    error_count = serializers.IntegerField()
+    error_count = serializers.IntegerField(
+        required=False, help_text="Invalid events: the total (absent for a non-integer brand_id)."
+    )
 
 
 def _push_schema(operation_id: str, event_schema: type[serializers.Serializer]):
@@ -124,6 +157,7 @@ def _push_schema(operation_id: str, event_schema: type[serializers.Serializer]):
             BRAND_ID_PARAM,
             CONNECTION_ID_PARAM,
             OpenApiParameter("dry_run", bool, description="Validate only; store nothing."),
+            CONTENT_ENCODING_PARAM,
         ],
         request={
             "application/json": OpenApiRequest(event_schema(many=True)),

@@ -12,6 +12,7 @@ from referrals.ingest import upsert
 from referrals.ingest.kinds import NOT_AN_AI_PLATFORM, REFERRALS, RowKind
 from referrals.ingest.parse import MAX_LISTED, PushError, capped, events_parse
 from referrals.models import Connection, PushLog
+from referrals.ops.observe import push_observed
 
 logger = logging.getLogger(__name__)
 
@@ -158,12 +159,11 @@ def _log_and_mark(context, status, received, outcome, batch_id, error, now) -> N
     Connection.objects.filter(pk=context.connection.pk).update(
         last_pushed_at=now, last_push_error=error or None
     )
-    logger.info(
-        "push connection=%s status=%s received=%s accepted=%s rejected=%s ms=%s",
-        context.connection.pk,
-        status,
-        received,
-        outcome.accepted,
-        outcome.rejected,
-        context.duration_ms,
+    push_observed(  # the push's log line and metrics (referrals/ops)
+        connection=context.connection,
+        status=status,
+        received=received,
+        accepted=outcome.accepted,
+        rejected=outcome.rejected,
+        started=context.started,
     )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db import OperationalError, transaction
 from django.db import connection as db
 
+from referrals.allow_list.referrers import referrer_tally_key
 from referrals.allow_list.website import page_location
 from referrals.models import (
     AgentTrafficRow,
@@ -30,6 +31,7 @@ from referrals.models import (
     page_key,
     text_key,
 )
+from referrals.ops import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ def with_retries(write: Callable[[], None]) -> None:
             if attempt == RETRY_ATTEMPTS or not _retryable(exc):
                 raise
             logger.warning("push transaction retried (attempt %s): %s", attempt, exc)
+            metrics.database_retry(error=exc)
             time.sleep(0.05 * 2**attempt)
 
 
@@ -265,14 +268,20 @@ def _upsert_portable(target: UpsertTarget, connection: Connection, records, now)
 @dataclass(frozen=True)
 class TallyTarget:
     """Where a row kind counts the raw values it dropped: `key` is the unique column (the raw
-    value itself, or its SHA-256 for long values), `raw` the value's column."""
+    value itself, or its SHA-256 for long values), `raw` the value's column, and `fold` what a
+    raw value is counted under (None: as sent)."""
 
     table: str
     raw: str
     key: str | None = None
+    fold: Callable[[str], str] | None = None
 
 
-DROPPED_REFERRERS = TallyTarget(table=DroppedReferrer._meta.db_table, raw="raw_referrer_value")
+# Referrers are counted by host and path (referrer_tally_key), so queries that vary cannot grow
+# the tally; user agents as sent (their versions are few).
+DROPPED_REFERRERS = TallyTarget(
+    table=DroppedReferrer._meta.db_table, raw="raw_referrer_value", fold=referrer_tally_key
+)
 DROPPED_USER_AGENTS = TallyTarget(
     table=DroppedUserAgent._meta.db_table, raw="raw_user_agent", key="user_agent_key"
 )
@@ -284,13 +293,16 @@ def dropped_tally(
     """Count the raw values that matched nothing, so admins can grow the lists."""
     if not dropped:
         return
+    tally: Counter = Counter()
+    for raw_value, count in dropped.items():
+        tally[target.fold(raw_value) if target.fold else raw_value] += count
     stamp = db.ops.adapt_datetimefield_value(now)
     table, raw = target.table, target.raw
     key = target.key or raw
     columns = f"{raw}, {target.key}" if target.key else raw
     values = [
         (raw_value, text_key(raw_value)) if target.key else (raw_value,)
-        for raw_value in sorted(dropped)
+        for raw_value in sorted(tally)
     ]
     placeholders = ", ".join(["%s"] * (len(values[0]) + 5))
     with db.cursor() as cursor:
@@ -300,11 +312,12 @@ def dropped_tally(
             f"ON CONFLICT (brand_id, connection_id, {key}) DO UPDATE SET "
             f"count = {table}.count + excluded.count, last_seen_at = excluded.last_seen_at",
             [
-                (connection.brand_id, connection.pk, dropped[value[0]], stamp, stamp, *value)
+                (connection.brand_id, connection.pk, tally[value[0]], stamp, stamp, *value)
                 for value in values
             ],
         )
 
 
 def dropped_referrers_tally(*, connection: Connection, dropped: Counter, now) -> None:
+    """Count the referrers that matched no platform, by host and path (referrer_tally_key)."""
     dropped_tally(connection=connection, dropped=dropped, now=now, target=DROPPED_REFERRERS)

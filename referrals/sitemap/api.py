@@ -1,6 +1,7 @@
 """Sitemap API: a website's pages with AI-referral totals, one page, its series, the export.
 
-Order of checks: 401, 403 (query scope), 404 brand, 404 page, 400 parameters, 404 domain.
+Order of checks: 401, 403 (query scope), 422 brand_id, 404 brand, 422 page_id, 404 page,
+422 parameters (type, bounds), 400 window (over 366 days, end before start), 404 domain.
 The export file is named by today's date (UTC); its percent change compares the first and last
 bucket (daily up to 90 days, else weekly) and is empty when the first bucket has no sessions.
 """
@@ -12,7 +13,14 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from referrals.api.schema import BRAND_ID_PARAM, COMMON_ERRORS, ErrorSerializer, error_responses
+from referrals.api.errors import QUERY, RequestValidationError, serializer_error_items
+from referrals.api.schema import (
+    BRAND_ID_PARAM,
+    COMMON_ERRORS,
+    ErrorSerializer,
+    error_responses,
+    validation_error_response,
+)
 from referrals.reporting.files import CONTENT_TYPES, export_response
 from referrals.reporting.window import today_utc
 from referrals.sitemap import selectors as sitemap
@@ -23,6 +31,7 @@ from referrals.sitemap.serializers import (
     SitemapPageDetailSerializer,
     SitemapPageListSerializer,
     WindowQuerySerializer,
+    WindowRefused,
 )
 from referrals.tenancy.permissions import HasQueryScope
 from referrals.tenancy.scoping import BrandScopedMixin, page_for_brand
@@ -30,11 +39,25 @@ from referrals.tenancy.scoping import BrandScopedMixin, page_for_brand
 PAGE_ID_PARAM = OpenApiParameter("page_id", int, OpenApiParameter.PATH)
 EXPORT_MAX_ROWS = 10_000
 EXPORT_TOO_MANY_ROWS = "The export would have more than {max_rows} rows; narrow the filters."
-EXPORT_COLUMNS = (
+# The page's own fields, in every export.
+EXPORT_PAGE_COLUMNS = (
     "id",
     "url",
     "path",
+    "title",
+    "description",
     "depth",
+    "audit_score",
+    "canonical_url",
+    "is_priority",
+    "has_optimized_content",
+    "last_indexed",
+    "content_updated_at",
+)
+# With include_metrics (the default): the window's totals and percent changes (first to last
+# bucket): AI referrals, agent traffic (hits), citations; then AI sessions per platform.
+# Citations are not monitored here: always 0, no change.
+EXPORT_METRIC_COLUMNS = (
     "pageviews",
     "sessions",
     "transactions",
@@ -42,7 +65,10 @@ EXPORT_COLUMNS = (
     "ai_sessions_change_pct",
     "agent_traffic",
     "agent_traffic_change_pct",
+    "citations",
+    "citations_change_pct",
 )
+EXPORT_COLUMNS = EXPORT_PAGE_COLUMNS + EXPORT_METRIC_COLUMNS
 
 
 def _responses(ok, *, what_404: str) -> dict:
@@ -50,6 +76,7 @@ def _responses(ok, *, what_404: str) -> dict:
         **ok,
         **error_responses(400, *COMMON_ERRORS),
         404: OpenApiResponse(ErrorSerializer, description=what_404),
+        **validation_error_response(),
     }
 
 
@@ -57,8 +84,15 @@ class _SitemapView(BrandScopedMixin, APIView):
     permission_classes = [HasQueryScope]
 
     def validated(self, serializer_class):
+        """Parameters of the wrong type or out of bounds: 422 naming each; a window the
+        service refuses: 400."""
         query = serializer_class(data=self.request.query_params)
-        query.is_valid(raise_exception=True)
+        try:
+            valid = query.is_valid()
+        except WindowRefused as exc:
+            raise ValidationError(str(exc)) from None
+        if not valid:
+            raise RequestValidationError(serializer_error_items(query, QUERY))
         return query
 
     def resolve_site(self, domain: str | None) -> sitemap.Site:
@@ -98,6 +132,7 @@ class SitemapPageListView(_SitemapView):
             "offset": offset,
             "limit": limit,
             "domain": site.website,
+            "last_crawl_completed": sitemap.sitemap_last_crawl_completed(site=site),
             "items": result.pages,
         }
         return Response(SitemapPageListSerializer(body).data)
@@ -136,7 +171,7 @@ class SitemapPageMetricsView(_SitemapView):
     def get(self, request, brand_id: str, page_id: str):
         page = page_for_brand(self.get_brand(), page_id)
         window = self.validated(WindowQuerySerializer).validated_data["window"]
-        site = sitemap.sitemap_page_site(page=page)
+        site = sitemap.sitemap_page_site(page=page, with_rules=False)
         buckets = sitemap.sitemap_page_series(page=page, window=window, site=site)
         agent_buckets = sitemap.sitemap_page_agent_series(page=page, window=window, site=site)
         body = {
@@ -154,19 +189,37 @@ class JSONErrorsNegotiation(DefaultContentNegotiation):
         return renderers[0], renderers[0].media_type
 
 
-def _export_table(rows: list[sitemap.ExportRow]) -> tuple[list[str], list[list]]:
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _export_table(
+    rows: list[sitemap.ExportRow], *, with_metrics: bool
+) -> tuple[list[str], list[list]]:
     platforms = sorted({name for row in rows for name in row.totals.count_by_platform})
-    header = [*EXPORT_COLUMNS, *(f"sessions: {name}" for name in platforms)]
+    header = list(EXPORT_PAGE_COLUMNS)
+    if with_metrics:
+        header += [*EXPORT_METRIC_COLUMNS, *(f"sessions: {name}" for name in platforms)]
     table = []
     for row in rows:
         page, totals = row.page, row.totals
-        by_platform = totals.count_by_platform
-        table.append(
-            [
-                page.pk,
-                page.url,
-                page.path,
-                page.depth,
+        line = [
+            page.pk,
+            page.url,
+            page.path,
+            page.title,
+            page.description,
+            page.depth,
+            page.audit_score,
+            page.canonical_url,
+            page.is_priority,
+            False,
+            _iso(page.last_indexed),
+            _iso(page.content_updated_at),
+        ]
+        if with_metrics:
+            by_platform = totals.count_by_platform
+            line += [
                 totals.pageviews,
                 totals.sessions,
                 totals.transactions,
@@ -174,9 +227,11 @@ def _export_table(rows: list[sitemap.ExportRow]) -> tuple[list[str], list[list]]
                 row.change_pct,
                 row.agent.totals.hits,
                 row.agent.change_pct,
+                0,
+                None,
                 *(by_platform.get(name, 0) for name in platforms),
             ]
-        )
+        table.append(line)
     return header, table
 
 
@@ -207,16 +262,18 @@ class SitemapExportView(_SitemapView):
         brand = self.get_brand()
         query = self.validated(ExportQuerySerializer)
         site = self.resolve_site(query.validated_data.get("domain"))
+        with_metrics = query.validated_data.get("include_metrics") is not False
         try:
             rows = sitemap.sitemap_export_rows(
                 site=site,
                 filters=query.page_filters(),
                 window=query.validated_data["window"],
                 max_rows=EXPORT_MAX_ROWS,
+                with_metrics=with_metrics,
             )
         except sitemap.TooManyRows:
             raise ValidationError(EXPORT_TOO_MANY_ROWS.format(max_rows=EXPORT_MAX_ROWS)) from None
-        header, table = _export_table(rows)
+        header, table = _export_table(rows, with_metrics=with_metrics)
         return export_response(
             file_format=query.validated_data["format"],
             filename=f"sitemap-{brand.pk}-{today_utc().isoformat()}",

@@ -4,8 +4,10 @@ Decisions where the spec is silent:
 - Reads follow the active connection (referrals.reporting.rows says which rows count); the
   `agent_traffic` figures follow the website's active agent connection (sitemap.agent_traffic).
 - A brand's websites are those of its connections, active or disabled; the default domain is
-  the first alphabetically. A website whose only connection is disabled lists its pages with
-  zero totals.
+  the website of the brand's oldest active connection, referral or agent traffic alike
+  (registering another website never changes it; none: 404). A website whose only connection
+  is disabled lists its pages with zero totals when asked for by `domain`.
+- `search` matches the url or the title (the crawl's).
 - `count_by_platform` holds platforms with at least one AI session (a page or bucket without
   sessions has `{}`), most sessions first, then by name.
 - `purchase_revenue` is rounded half-up to 2 places.
@@ -20,7 +22,7 @@ from datetime import date
 from django.db.models import F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
-from referrals.models import KIND_AGENT, KIND_REFERRAL, Brand, Connection, SitemapPage
+from referrals.models import KIND_AGENT, KIND_REFERRAL, Brand, Connection, SitemapPage, WebsiteCrawl
 from referrals.reporting.rows import rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
@@ -32,12 +34,18 @@ from referrals.sitemap.agent_traffic import (
     agent_page_series,
     agent_totals_attach,
 )
+from referrals.sitemap.priority import (
+    Rule,
+    pages_filter_priority,
+    pages_mark_priority,
+    priority_rules,
+)
 
 ORDERING_DEPTH_URL = "depth,url"
 ORDERING_AI_REFERRALS = "-ai_referrals"
 ORDERINGS = (ORDERING_DEPTH_URL, ORDERING_AI_REFERRALS)
 
-BRAND_HAS_NO_WEBSITE = "This brand has no website yet: register a connection first."
+BRAND_HAS_NO_WEBSITE = "This brand has no active connection: register one first."
 DOMAIN_NOT_FOUND = "This brand has no connection for domain '{domain}'."
 
 _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -76,6 +84,8 @@ class PageFilters:
     max_depth: int | None = None
     path_prefix: str | None = None
     search: str | None = None
+    is_priority: bool | None = None
+    has_optimized_content: bool | None = None
     ordering: str = ORDERING_DEPTH_URL
 
 
@@ -117,6 +127,7 @@ class Site:
     website: str
     connection: Connection | None
     agent_connection: Connection | None = None
+    priority_rules: list[Rule] = field(default_factory=list)
 
 
 def _platform_totals(group: dict) -> Totals:
@@ -135,9 +146,13 @@ def _filtered_pages(*, site: Site, filters: PageFilters) -> QuerySet:
         pages = pages.filter(Q(path=prefix) | Q(path_head=head) if prefix else Q(path_head=head))
     if filters.search:
         # `contains` escapes LIKE wildcards (% _ \) in the term.
-        pages = pages.alias(url_folded=AsciiLower("url")).filter(
-            url_folded__contains=filters.search.translate(_ASCII_FOLD)
-        )
+        term = filters.search.translate(_ASCII_FOLD)
+        pages = pages.alias(url_folded=AsciiLower("url"), title_folded=AsciiLower("title"))
+        pages = pages.filter(Q(url_folded__contains=term) | Q(title_folded__contains=term))
+    if filters.is_priority is not None:
+        pages = pages_filter_priority(pages, site.priority_rules, is_priority=filters.is_priority)
+    if filters.has_optimized_content:
+        pages = pages.none()  # this service deploys no content
     return pages
 
 
@@ -187,45 +202,71 @@ def _attach_totals(pages: list[SitemapPage], *, site: Site, window: Window) -> N
     for page in pages:
         page.ai_referrals = totals[page.pk]
     agent_totals_attach(pages, connection=site.agent_connection, window=window)
+    pages_mark_priority(pages, site.priority_rules)
 
 
 def sitemap_site_resolve(*, brand: Brand, domain: str | None) -> Site:
-    """The website to read with its active connection, in one query: `domain` (canonical) if
-    the brand has a connection for it, or the brand's first website alphabetically (by code
-    point)."""
+    """The website to read with its active connection and priority rules: `domain`
+    (canonical) if the brand has a connection for it, else the website of the brand's oldest
+    active connection. Two queries."""
     connections = Connection.objects.filter(brand=brand)
-    if domain is not None:
-        connections = connections.filter(website=domain)
-    found = list(connections.only("pk", "brand_id", "website", "status", "kind"))
+    fields = ("pk", "brand_id", "website", "status", "kind", "created_at")
+    if domain is None:
+        # The default website is that of the brand's oldest active connection of EITHER kind
+        # (referral or agent traffic): a brand that only sends agent traffic still has a site
+        # map to read. The dashboard's default website follows the same rule
+        # (referrals.dashboard.views._resolve).
+        active = connections.filter(status=Connection.STATUS_ACTIVE)
+        found = list(active.order_by("created_at", "id").only(*fields))
+        website = found[0].website if found else None
+        found = [c for c in found if c.website == website]
+    else:
+        website = domain
+        found = list(connections.filter(website=domain).only(*fields))
     if not found:
         message = BRAND_HAS_NO_WEBSITE if domain is None else DOMAIN_NOT_FOUND
         raise WebsiteNotFound(message.format(domain=domain))
-    website = min(connection.website for connection in found)
+    return _site(brand_id=brand.pk, website=website, connections=found)
+
+
+def _site(*, brand_id: int, website: str, connections: list[Connection]) -> Site:
+    """The Site of a website from its connections (any status, any kind)."""
 
     def active(kind: str) -> Connection | None:
-        return next(
-            (c for c in found if c.website == website and c.kind == kind and c.is_active), None
-        )
+        return next((c for c in connections if c.kind == kind and c.is_active), None)
 
     return Site(
-        brand_id=brand.pk,
+        brand_id=brand_id,
         website=website,
         connection=active(KIND_REFERRAL),
         agent_connection=active(KIND_AGENT),
+        priority_rules=priority_rules(brand_id=brand_id, website=website),
     )
 
 
-def sitemap_page_site(*, page: SitemapPage) -> Site:
-    """The site a page belongs to, with its active connections (one query)."""
+def sitemap_page_site(*, page: SitemapPage, with_rules: bool = True) -> Site:
+    """The site a page belongs to, with its active connections (one query) and priority
+    rules (one more unless `with_rules` is false)."""
     active = Connection.objects.filter(
         brand_id=page.brand_id, website=page.website, status=Connection.STATUS_ACTIVE
     ).only("pk", "brand_id", "website", "status", "kind")
     by_kind = {connection.kind: connection for connection in active}
+    rules = priority_rules(brand_id=page.brand_id, website=page.website) if with_rules else []
     return Site(
         brand_id=page.brand_id,
         website=page.website,
         connection=by_kind.get(KIND_REFERRAL),
         agent_connection=by_kind.get(KIND_AGENT),
+        priority_rules=rules,
+    )
+
+
+def sitemap_last_crawl_completed(*, site: Site):
+    """When the website's last crawl completed (None before the first)."""
+    return (
+        WebsiteCrawl.objects.filter(brand_id=site.brand_id, website=site.website)
+        .values_list("last_crawl_completed", flat=True)
+        .first()
     )
 
 
@@ -246,7 +287,8 @@ def sitemap_page_list(
 
 
 def sitemap_page_totals(*, page: SitemapPage, window: Window) -> Totals:
-    """Sets `page.ai_referrals` and `page.agent_traffic`; returns the former."""
+    """Sets `page.ai_referrals`, `page.agent_traffic` and the priority flag for the window;
+    returns the former."""
     _attach_totals([page], site=sitemap_page_site(page=page), window=window)
     return page.ai_referrals
 
@@ -257,7 +299,7 @@ def sitemap_page_series(
     """AI sessions per platform in every bucket of the window, zero-filled (one query, and
     one for the page's site unless given)."""
     per_bucket = {bucket: Totals() for bucket in window.buckets()}
-    site = site or sitemap_page_site(page=page)
+    site = site or sitemap_page_site(page=page, with_rules=False)
     groups = (
         rows_counted(connection=site.connection, window=window)
         .filter(page=page)
@@ -277,21 +319,23 @@ def sitemap_page_agent_series(
     *, page: SitemapPage, window: Window, site: Site | None = None
 ) -> list[AgentBucket]:
     """AI-agent hits per platform in every bucket of the window, zero-filled."""
-    site = site or sitemap_page_site(page=page)
+    site = site or sitemap_page_site(page=page, with_rules=False)
     return agent_page_series(page=page, connection=site.agent_connection, window=window)
 
 
 def sitemap_export_rows(
-    *, site: Site, filters: PageFilters, window: Window, max_rows: int
+    *, site: Site, filters: PageFilters, window: Window, max_rows: int, with_metrics: bool = True
 ) -> list[ExportRow]:
-    """Every filtered page with its totals; TooManyRows beyond max_rows. Three queries."""
+    """Every filtered page with its totals (zero without metrics); TooManyRows beyond
+    max_rows. Three queries (two without metrics)."""
     pages = _filtered_pages(site=site, filters=filters)
     if pages.count() > max_rows:
         raise TooManyRows(max_rows)
     ordered = _ordered_pages(pages, site=site, filters=filters, window=window)
+    pages_mark_priority(ordered, site.priority_rules)
     rows = {page.pk: ExportRow(page=page, totals=Totals()) for page in ordered}
-    if not rows:
-        return []
+    if not rows or not with_metrics:
+        return list(rows.values())
     first, last = window.first_bucket(), window.last_bucket()
     groups = (
         rows_counted(connection=site.connection, window=window)

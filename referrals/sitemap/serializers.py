@@ -2,6 +2,10 @@
 
 Blank parameters count as absent; unknown ones are ignored. With only `start_date`, the window
 ends today (UTC); with only `end_date`, it is the 30 days ending then. `format` defaults to csv.
+A parameter of the wrong type or out of bounds is a 422 (the view turns the serializer's errors
+into the pydantic list); a window the service refuses (WindowError) is the view's 400. A `domain`
+that is not a hostname is kept as given: no connection has it, so it is the 404 of an unknown
+domain, as the published contract (any string) expects.
 """
 
 from drf_spectacular.utils import extend_schema_field
@@ -46,8 +50,23 @@ class WindowQuerySerializer(serializers.Serializer):
                 start=attrs.get("start_date"), end=attrs.get("end_date"), default_end=today_utc()
             )
         except WindowError as exc:
-            raise serializers.ValidationError({exc.field: str(exc)}) from None
+            raise WindowRefused(str(exc)) from None
         return attrs
+
+
+class WindowRefused(Exception):
+    """A well-formed window the service does not serve (too long, end before start): a 400.
+    Not a ValidationError, so it leaves is_valid() for the view to answer."""
+
+
+class QueryBooleanField(serializers.BooleanField):
+    """true/false (also 1/0, yes/no, on/off); absent or blank is None, not False (DRF reads a
+    missing checkbox of a form as False)."""
+
+    default_empty_html = serializers.empty
+
+    def __init__(self, **kwargs):
+        super().__init__(required=False, allow_null=True, default=None, **kwargs)
 
 
 class PageFilterQuerySerializer(WindowQuerySerializer):
@@ -55,7 +74,8 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         required=False,
         allow_blank=True,
         max_length=2048,
-        help_text="The website (any spelling of it). Default: the brand's first alphabetically.",
+        help_text="The website (any spelling of it). Default: the website of the brand's "
+        "oldest active connection.",
     )
     max_depth = serializers.IntegerField(
         required=False, min_value=0, max_value=MAX_DEPTH, help_text="0 = root pages only."
@@ -72,7 +92,11 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         allow_blank=True,
         trim_whitespace=False,
         max_length=2048,
-        help_text="Case-insensitive (ASCII letters) substring of the url.",
+        help_text="Case-insensitive (ASCII letters) substring of the url or the title.",
+    )
+    is_priority = QueryBooleanField(help_text="Only priority pages (true) or the others (false).")
+    has_optimized_content = QueryBooleanField(
+        help_text="This service deploys no content: true matches nothing, false everything."
     )
     ordering = serializers.ChoiceField(
         choices=ORDERINGS,
@@ -85,8 +109,8 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
             return None
         try:
             return website_canonical(value)
-        except InvalidWebsite as exc:
-            raise serializers.ValidationError(str(exc)) from None
+        except InvalidWebsite:
+            return value.strip()  # no connection has it: the 404 of an unknown domain
 
     def validate_path_prefix(self, value: str) -> str | None:
         if not value:
@@ -104,6 +128,8 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
             max_depth=data.get("max_depth"),
             path_prefix=data.get("path_prefix"),
             search=data.get("search"),
+            is_priority=data.get("is_priority"),
+            has_optimized_content=data.get("has_optimized_content"),
             ordering=data["ordering"],
         )
 
@@ -115,38 +141,26 @@ class PageListQuerySerializer(PageFilterQuerySerializer):
 
 class ExportQuerySerializer(PageFilterQuerySerializer):
     format = serializers.ChoiceField(choices=EXPORT_FORMATS, default="csv")
+    include_metrics = QueryBooleanField(
+        help_text="Default true: the window's totals and percent changes per page; false "
+        "leaves the page's own fields."
+    )
+    mapped_site_id = serializers.IntegerField(
+        required=False,
+        help_text="Accepted for compatibility (an integer) and ignored: one website per "
+        "connection here.",
+    )
 
 
-class _Constant(serializers.Field):
-    """A field of the published shape that this service does not compute: always one value."""
-
-    value = None
+@extend_schema_field({"type": "boolean"})
+class AlwaysFalse(serializers.Field):
+    """has_optimized_content: this service deploys no content."""
 
     def __init__(self, **kwargs):
         super().__init__(read_only=True, source="*", **kwargs)
 
     def to_representation(self, value):
-        return self.value
-
-
-@extend_schema_field({"type": "string", "nullable": True})
-class NullString(_Constant):
-    pass
-
-
-@extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
-class NullDateTime(_Constant):
-    pass
-
-
-@extend_schema_field({"type": "number", "nullable": True})
-class NullNumber(_Constant):
-    pass
-
-
-@extend_schema_field({"type": "boolean"})
-class AlwaysFalse(_Constant):
-    value = False
+        return False
 
 
 class AIReferralTotalsSerializer(serializers.Serializer):
@@ -169,20 +183,38 @@ class AgentTrafficTotalsSerializer(serializers.Serializer):
 class SitemapPageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField()
-    title = NullString()
-    description = NullString()
+    title = serializers.CharField(allow_null=True, help_text="HTML title (from the crawl).")
+    description = serializers.CharField(allow_null=True, help_text="Meta description.")
     depth = serializers.IntegerField(help_text="Number of path segments.")
-    audit_score = NullNumber()
-    canonical_url = NullString()
-    is_priority = AlwaysFalse()
+    audit_score = serializers.IntegerField(
+        allow_null=True, help_text="AI-readiness score 0-100 (docs/audit.md)."
+    )
+    canonical_url = serializers.CharField(allow_null=True)
+    is_priority = serializers.BooleanField(help_text="A priority path of the brand matches it.")
     has_optimized_content = AlwaysFalse()
     ai_referrals = AIReferralTotalsSerializer()
     agent_traffic = AgentTrafficTotalsSerializer()
 
 
+class AuditFindingSerializer(serializers.Serializer):
+    check = serializers.CharField(help_text="The rubric's check (docs/audit.md).")
+    lost = serializers.IntegerField(help_text="Points lost.")
+    detail = serializers.CharField(allow_null=True, help_text="Why, and what to fix.")
+
+
 class SitemapPageDetailSerializer(SitemapPageSerializer):
-    last_indexed = NullDateTime()
-    content_updated_at = NullDateTime()
+    last_indexed = serializers.DateTimeField(allow_null=True, help_text="When last crawled.")
+    content_updated_at = serializers.DateTimeField(
+        allow_null=True, help_text="The sitemap's lastmod, else the page's Last-Modified."
+    )
+    audit_findings = AuditFindingSerializer(
+        many=True, help_text="What cost the page audit points (docs/audit.md); [] before a crawl."
+    )
+
+    def to_representation(self, instance):
+        body = super().to_representation(instance)
+        body["audit_findings"] = body["audit_findings"] or []
+        return body
 
 
 class SitemapPageListSerializer(serializers.Serializer):
@@ -190,7 +222,7 @@ class SitemapPageListSerializer(serializers.Serializer):
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()
     domain = serializers.CharField()
-    last_crawl_completed = NullDateTime()
+    last_crawl_completed = serializers.DateTimeField(allow_null=True)
     items = SitemapPageSerializer(many=True)
 
 

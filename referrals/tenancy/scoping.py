@@ -1,13 +1,18 @@
 """Tenant scoping in one place: every API read starts from the token's organization."""
 
+import re
+
 from rest_framework.exceptions import NotFound
 
+from referrals.api.errors import PATH, RequestValidationError, error_item
 from referrals.models import KIND_REFERRAL, Brand, Connection, SitemapPage
 
 BRAND_NOT_FOUND = "Brand not found."
 CONNECTION_NOT_FOUND = "Connection not found."
 PAGE_NOT_FOUND = "Page not found."
 MAX_BIGINT = 2**63 - 1
+NOT_AN_INTEGER = "Input should be a valid integer, unable to parse string as an integer"
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 def id_parse(value: str) -> int | None:
@@ -19,9 +24,17 @@ def id_parse(value: str) -> int | None:
     return number if 0 < number <= MAX_BIGINT else None
 
 
+def path_id_parse(value: str, name: str) -> int | None:
+    """A path id as the published contract types it (an integer): not an integer is a 422
+    naming the parameter; an integer no row can have (0, negative, past bigint) is None."""
+    if not _INTEGER.fullmatch(value):
+        raise RequestValidationError([error_item(PATH, name, NOT_AN_INTEGER, "int_parsing")])
+    return id_parse(value.lstrip("+"))
+
+
 def brand_for_request(request, brand_id: str) -> Brand:
     """The brand if it belongs to the token's organization; the same 404 body otherwise."""
-    pk = id_parse(brand_id)
+    pk = path_id_parse(brand_id, "brand_id")
     if pk is None:
         raise NotFound(BRAND_NOT_FOUND)
     brand = Brand.objects.filter(pk=pk, organization_id=request.auth.organization_id).first()
@@ -46,7 +59,7 @@ def connection_for_brand(brand: Brand, connection_id: str, kind: str = KIND_REFE
 
 def page_for_brand(brand: Brand, page_id: str) -> SitemapPage:
     """A sitemap page of the brand; ids that cannot exist (not a positive bigint) skip the query."""
-    pk = id_parse(page_id)
+    pk = path_id_parse(page_id, "page_id")
     page = SitemapPage.objects.filter(brand=brand, pk=pk).first() if pk is not None else None
     if page is None:
         raise NotFound(PAGE_NOT_FOUND)

@@ -3,6 +3,8 @@
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from referrals.ops import metrics
+
 
 class ApiKeyRateThrottle(SimpleRateThrottle):
     """A fixed window per API key and scope, counted exactly however many workers serve it.
@@ -39,7 +41,10 @@ class ApiKeyRateThrottle(SimpleRateThrottle):
             count = self.cache.incr(key)
         except ValueError:  # the window's first request (or one racing with it)
             count = 1 if self.cache.add(key, 1, self.duration) else self.cache.incr(key)
-        return count <= self.num_requests
+        if count > self.num_requests:
+            metrics.rate_limited(scope=self.scope)
+            return False
+        return True
 
     def wait(self) -> float:
         return self.window_end - self.now

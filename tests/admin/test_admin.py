@@ -30,9 +30,11 @@ from referrals.models import (
     DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
+    PriorityPath,
     PushLog,
     ReferralRow,
     SitemapPage,
+    WebsiteCrawl,
     page_key,
     text_key,
 )
@@ -89,6 +91,14 @@ BUILDERS = {
             batch_id="b-1",
         ),
         "b-1",
+    ),
+    PriorityPath: (
+        lambda w: PriorityPath.objects.create(brand=w["brand"], path="/pricing"),
+        "/pricing",
+    ),
+    WebsiteCrawl: (
+        lambda w: WebsiteCrawl.objects.create(brand=w["brand"], website="crawl.example"),
+        "crawl.example",
     ),
     DroppedReferrer: (
         lambda w: DroppedReferrer.objects.create(
@@ -188,6 +198,7 @@ def test_changelist_search_add_and_change_pages(admin_client, world, model):
         DroppedReferrer,
         AgentTrafficRow,
         DroppedUserAgent,
+        WebsiteCrawl,
     }
     assert admin_client.get(admin_url(model, "add")).status_code == (403 if read_only else 200)
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200

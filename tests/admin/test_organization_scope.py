@@ -23,9 +23,11 @@ from referrals.models import (
     DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
+    PriorityPath,
     PushLog,
     ReferralRow,
     SitemapPage,
+    WebsiteCrawl,
     page_key,
     text_key,
 )
@@ -52,6 +54,8 @@ TENANT = [
     DroppedReferrer,
     AgentTrafficRow,
     DroppedUserAgent,
+    PriorityPath,
+    WebsiteCrawl,
 ]
 SHARED = [AIPlatform, AIPlatformEntry, AIAgent]  # the allow-list: every organization's
 SUPERUSERS_ONLY = [User, Group]
@@ -121,6 +125,8 @@ def tenant_objects(brand: Brand, website: str) -> dict:
             first_seen_at=timezone.now(),
             last_seen_at=timezone.now(),
         ),
+        PriorityPath: PriorityPath.objects.create(brand=brand, website=website, path="/"),
+        WebsiteCrawl: WebsiteCrawl.objects.create(brand=brand, website=website),
     }
 
 
@@ -194,6 +200,8 @@ def test_superusers_see_every_organizations_objects(admin_client, ours, theirs, 
         (DroppedReferrer, "{connection}"),
         (AgentTrafficRow, "{connection}"),
         (DroppedUserAgent, "{connection}"),
+        (PriorityPath, "globex.example"),
+        (WebsiteCrawl, "globex.example"),
     ],
     ids=label,
 )

@@ -7,13 +7,16 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from referrals.allow_list.renormalize import referrers_renormalize, renormalize_plan
 from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
+    Connection,
     ReferralRow,
     SitemapPage,
     page_key,
 )
+from tests.factories import rollup_from_rows, rollup_stored
 
 pytestmark = pytest.mark.django_db
 
@@ -70,3 +73,80 @@ def test_new_entry_picks_up_stored_rows(connection):
     AIPlatformEntry.objects.create(platform=platform, kind="host", value="chat.example-ai.com")
     call_command("renormalize_referrers", stdout=StringIO())
     assert ReferralRow.objects.get(pk=row.pk).platform_id == platform.pk
+
+
+# --- bounded batches, progress, interruption -----------------------------------------------
+
+
+class Stop(Exception):
+    pass
+
+
+@pytest.fixture
+def misfiled(connection, other_brand):
+    """Seven rows whose referrer the allow-list maps to Claude, stored as ChatGPT, two brands."""
+    chatgpt = AIPlatform.objects.get(slug="chatgpt")
+    other = Connection.objects.create(
+        brand=other_brand, website="example.org", provider="adobe_analytics"
+    )
+    rows = [make_row(connection, "claude.ai", chatgpt, page=f"/{i}") for i in range(5)]
+    rows += [make_row(other, "claude.ai", chatgpt, page=f"/{i}") for i in range(2)]
+    return rows
+
+
+def platforms(rows) -> list[str]:
+    by_id = dict(ReferralRow.objects.values_list("id", "platform__slug"))
+    return [by_id[row.pk] for row in rows]
+
+
+def test_rows_move_in_ranges_of_the_batch_size(misfiled):
+    batches = []
+    changes = referrers_renormalize(
+        batch_size=2, on_batch=lambda position, rows: batches.append((position, rows))
+    )
+    assert [(change.raw_referrer_value, change.rows) for change in changes] == [("claude.ai", 7)]
+    assert platforms(misfiled) == ["claude"] * 7
+    brand_a, brand_b = misfiled[0].brand_id, misfiled[5].brand_id
+    assert [(p.brand_id, rows) for p, rows in batches] == [
+        (brand_a, 2),
+        (brand_a, 2),
+        (brand_a, 1),
+        (brand_b, 2),
+    ]
+    for connection in Connection.objects.all():
+        assert rollup_stored(connection) == rollup_from_rows(connection)
+
+
+def test_an_interrupted_run_keeps_what_it_did_and_resumes_with_the_rest(misfiled):
+    done = []
+
+    def stop_after_first(position, rows):
+        done.append(position)
+        raise Stop
+
+    with pytest.raises(Stop):
+        referrers_renormalize(batch_size=3, on_batch=stop_after_first)
+    assert platforms(misfiled) == ["claude"] * 3 + ["chatgpt"] * 4
+    plan = renormalize_plan()  # what is left, and only that
+    assert [(c.raw_referrer_value, c.rows) for c in plan.changes] == [("claude.ai", 4)]
+    out = StringIO()
+    call_command("renormalize_referrers", "--resume", str(done[0]), stdout=out, stderr=StringIO())
+    assert "changed 4 rows" in out.getvalue()
+    assert platforms(misfiled) == ["claude"] * 7
+    for connection in Connection.objects.all():
+        assert rollup_stored(connection) == rollup_from_rows(connection)
+
+
+class Terminal(StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stream", [StringIO, Terminal])
+def test_progress_shows_rows_rate_and_time_left(misfiled, stream):
+    err = stream()
+    call_command("renormalize_referrers", "--batch-size", "2", stdout=StringIO(), stderr=err)
+    shown = err.getvalue()
+    assert "renormalize: 7/7 rows (100.0%)" in shown
+    assert "rows/s" in shown and "left" in shown
+    assert ("\r" in shown) == (stream is Terminal)

@@ -49,20 +49,45 @@ def test_register_returns_201_and_the_connection_object(api_client, brand):
 @pytest.mark.parametrize(
     ("payload", "fragment"),
     [
-        ({"provider": "adobe_analytics"}, "website"),
-        ({"website": "", "provider": "adobe_analytics"}, "website"),
+        ({"website": "", "provider": "adobe_analytics"}, "empty"),
         ({"website": "not a host", "provider": "adobe_analytics"}, "hostname"),
         ({"website": "localhost", "provider": "adobe_analytics"}, "domain"),
-        ({"website": "example.com"}, "provider"),
         ({"website": "example.com", "provider": "google_analytics"}, "Unknown provider"),
-        ({"website": ["example.com"], "provider": "adobe_analytics"}, "website"),
     ],
 )
-def test_register_rejects_bad_bodies_with_400(api_client, brand, payload, fragment):
+def test_register_rejects_bad_values_with_400(api_client, brand, payload, fragment):
     response = api_client.post(url(brand.pk), payload, format="json")
     assert response.status_code == 400
-    assert fragment in response.json()["detail"]
+    detail = response.json()["detail"]
+    assert fragment in detail and not detail.startswith("detail:")
     assert not Connection.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "type_"),
+    [
+        ({"provider": "adobe_analytics"}, "website", "missing"),
+        ({"website": None, "provider": "adobe_analytics"}, "website", "missing"),
+        ({"website": "example.com"}, "provider", "missing"),
+        ({"website": ["example.com"], "provider": "adobe_analytics"}, "website", "string_type"),
+        ({"website": 123, "provider": "adobe_analytics"}, "website", "string_type"),
+        ({"website": "example.com", "provider": True}, "provider", "string_type"),
+    ],
+)
+def test_register_rejects_missing_or_mistyped_fields_with_422(
+    api_client, brand, payload, field, type_
+):
+    response = api_client.post(url(brand.pk), payload, format="json")
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", field] and error["type"] == type_
+    assert not Connection.objects.exists()
+
+
+def test_register_with_an_empty_body_is_400(api_client, brand):
+    response = api_client.post(url(brand.pk), b"", content_type="application/json")
+    assert response.status_code == 400
+    assert isinstance(response.json()["detail"], str)
 
 
 @pytest.mark.parametrize(
@@ -138,12 +163,12 @@ def test_list_filters_by_status_website_and_provider(api_client, brand):
 @pytest.mark.parametrize(
     ("query", "field"), [("?status=paused", "status"), ("?provider=ga4", "provider")]
 )
-def test_list_rejects_unknown_filter_values_with_400(api_client, brand, query, field):
+def test_list_rejects_unknown_filter_values_with_422(api_client, brand, query, field):
     response = api_client.get(url(brand.pk) + query)
-    assert response.status_code == 400
-    body = response.json()
-    assert body["detail"].startswith(f"{field}: Select a valid choice.")
-    assert list(body["errors"]) == [field]
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["query", field] and error["type"] == "enum"
+    assert error["msg"].startswith("Select a valid choice.")
 
 
 def test_list_filter_errors_come_after_the_brand_check(api_client, other_brand):
@@ -196,11 +221,18 @@ def test_delete_disables_idempotently_and_keeps_the_row(api_client, brand, conne
     assert connection.status == "disabled" and connection.disabled_at is not None
 
 
-@pytest.mark.parametrize("brand_id", ["999999", "abc", "0", "-1", str(2**70), "١٢"])
+@pytest.mark.parametrize("brand_id", ["999999", "0", "-1", str(2**70)])
 def test_unknown_brand_ids_are_404(api_client, brand_id):
     response = api_client.get(url(brand_id))
     assert response.status_code == 404
     assert response.json() == {"detail": BRAND_NOT_FOUND}
+
+
+@pytest.mark.parametrize("brand_id", ["abc", "١٢"])
+def test_non_integer_brand_ids_are_422(api_client, brand_id):
+    response = api_client.get(url(brand_id))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "brand_id"]
 
 
 def test_other_organizations_brand_is_indistinguishable_from_a_missing_one(api_client, other_brand):

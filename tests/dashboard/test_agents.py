@@ -146,6 +146,7 @@ def test_user_agents_are_escaped(member_client, brand, api_client):
 def test_query_count(member_client, brand, connection, logs, django_assert_num_queries):
     member_client.get(URL, {"brand": brand.pk, **WINDOW})
     # the referral part without data (session, user, brands, connections, series, pushes,
-    # dropped referrers) + agents: series, previous period, top pages (2), pushes, dropped
-    with django_assert_num_queries(13):
+    # dropped referrers, the website's crawl) + agents: series, previous period, top pages (2),
+    # pushes, dropped
+    with django_assert_num_queries(14):
         member_client.get(URL, {"brand": brand.pk, **WINDOW})

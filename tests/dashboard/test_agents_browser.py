@@ -35,7 +35,7 @@ def seed_lists() -> None:
     transactional test's flush empties every table (idempotent)."""
     from django.apps import apps
 
-    for name in ("0002_seed_ai_platforms", "0012_agent_traffic"):
+    for name in ("0002_seed_ai_platforms", "0014_agent_traffic"):
         importlib.import_module(f"referrals.migrations.{name}").seed(apps, None)
 
 

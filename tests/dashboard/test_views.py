@@ -689,10 +689,10 @@ def test_csv_streams_big_windows_in_chunks(member_client, connection):
 
 # Query counts -------------------------------------------------------------------------------
 
-# session + user, brands, connections, series and previous totals (daily rollup), page
-# ranking, totals per platform of the slice, recent pushes, dropped referrers; +1 for the
-# latest date by default.
-FULL_PAGE_QUERIES = 10
+# session + user, brands, connections, series and previous totals (daily rollup), priority
+# rules, page ranking, totals per platform of the slice, recent pushes, dropped referrers, the
+# website's crawl; +1 for the latest date by default.
+FULL_PAGE_QUERIES = 12
 
 
 def test_query_count_of_the_dashboard_does_not_grow_with_the_data(
@@ -712,8 +712,8 @@ def test_query_count_without_data_or_connection(member_client, brand, django_ass
     with django_assert_num_queries(4):  # session + user, brands, connections
         get(member_client)
     Connection.objects.create(brand=brand, website="example.com", provider="adobe_analytics")
-    # + latest date, series (empty: nothing else), pushes, dropped referrers
-    with django_assert_num_queries(8):
+    # + latest date, series (empty: nothing else), pushes, dropped referrers, crawl
+    with django_assert_num_queries(9):
         get(member_client)
 
 
@@ -733,3 +733,35 @@ def test_the_page_needs_no_external_assets(member_client, seeded):
 def test_head_and_post(member_client, seeded):
     assert member_client.head(URL).status_code == 200
     assert member_client.post(URL).status_code == 405
+
+
+def test_priority_pages_are_marked_and_filtered(member_client, seeded):
+    from referrals.models import PriorityPath
+
+    PriorityPath.objects.create(brand=seeded.brand, path="/pricing")
+    html = body(get(member_client, **WINDOW))
+    assert "★ priority" in html and "Priority pages only" in html
+    only = get(member_client, priority="1", **WINDOW)
+    top = only.context["top"]
+    assert top.total == 1 and top.items[0].raw_page_value == "/pricing"
+    assert top.items[0].is_priority
+    assert "priority=1" in only.context["next_page_query"]
+    assert "Show all pages" in body(only)
+
+
+def test_the_websites_crawl_shows_robots_policy_and_llms_txt(member_client, seeded):
+    from referrals.models import WebsiteCrawl
+
+    assert "AI readiness" not in body(get(member_client, **WINDOW))
+    WebsiteCrawl.objects.create(
+        brand=seeded.brand,
+        website="example.com",
+        status="done",
+        robots_policy={"GPTBot": False, "ClaudeBot": True},
+        llms_txt=True,
+        robots_txt_status=200,
+    )
+    html = body(get(member_client, **WINDOW))
+    assert "AI readiness of example.com" in html
+    assert "<td>GPTBot</td><td><strong>no</strong></td>" in html
+    assert '<dd id="llms-txt">served</dd>' in html

@@ -1,4 +1,4 @@
-"""Citus: migration 0011's tables are distributed by brand_id with the pages, the agent list is
+"""Citus: migration 0014's tables are distributed by brand_id with the pages, the agent list is
 a reference table, and the agent tables' keys lead with brand_id on every PostgreSQL."""
 
 import pytest

@@ -88,7 +88,10 @@ def test_providers_are_checked_per_kind(api_client, brand):
         format="json",
     )
     assert referrals.status_code == 400
-    assert api_client.get(CONNECTIONS.format(brand=brand.pk), {"provider": "x"}).status_code == 400
+    # An unknown provider filter is a parameter error: 422 naming it (as for referrals).
+    listed = api_client.get(CONNECTIONS.format(brand=brand.pk), {"provider": "adobe_analytics"})
+    assert listed.status_code == 422
+    assert listed.json()["detail"][0]["loc"] == ["query", "provider"]
 
 
 def test_one_active_agent_connection_per_website_beside_the_referral_one(

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db.models import Sum
 from rest_framework.test import APIClient
 
 from referrals.management.commands import seed_demo
@@ -16,7 +17,11 @@ from referrals.models import (
     ApiKey,
     Brand,
     Connection,
+    DailyPlatformTotal,
+    DroppedReferrer,
     Organization,
+    PushLog,
+    ReferralRow,
 )
 
 pytestmark = pytest.mark.django_db
@@ -234,3 +239,25 @@ def test_seed_demo_keeps_an_existing_admin_password(admin_user):
     run("seed_demo", "--password", "other")
     admin_user.refresh_from_db()
     assert admin_user.check_password("password")
+
+
+def test_seed_demo_pushes_90_days_of_sample_traffic_once_through_the_client():
+    out = run("seed_demo")
+    connection = Connection.objects.get()
+    rows = ReferralRow.objects.filter(connection=connection)
+    assert rows.count() > 10_000
+    assert f"Sample data:   {rows.count():,} rows of 90 days" in out
+    days = DailyPlatformTotal.objects.filter(connection=connection).values("date").distinct()
+    assert days.count() == 90
+    shares = dict(
+        DailyPlatformTotal.objects.filter(connection=connection)
+        .values_list("platform__slug")
+        .annotate(Sum("sessions"))
+    )
+    assert max(shares, key=shares.get) == "chatgpt"
+    assert {"chatgpt", "perplexity", "gemini", "copilot", "claude"} <= set(shares)
+    assert DroppedReferrer.objects.filter(connection=connection).exists()
+    assert PushLog.objects.filter(connection=connection, status_code=200).count() >= 2
+    # Once: a second run pushes nothing more.
+    assert "Sample data:" not in run("seed_demo")
+    assert rows.count() == ReferralRow.objects.filter(connection=connection).count()

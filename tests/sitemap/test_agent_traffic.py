@@ -4,6 +4,7 @@ import csv
 import io
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from referrals.models import Connection, SitemapPage
 from tests.factories import CHROME_UA, agent_connection_make, agent_event, agent_push, event, push
@@ -109,10 +110,33 @@ def test_a_website_with_agent_traffic_only(api_client, brand):
 def test_query_counts(api_client, brand, agents, django_assert_num_queries):
     _, pages = agents
     api_client.get(f"/v1/{brand.pk}/sitemap/pages")
-    # auth + rate limit (2) + brand + website + count + pages + referral totals + agent totals
-    with django_assert_num_queries(9):
+    # auth + rate limit (2) + brand + website + priority rules + count + pages + referral
+    # totals + agent totals + the last crawl
+    with django_assert_num_queries(11):
         assert api_client.get(f"/v1/{brand.pk}/sitemap/pages", WINDOW).status_code == 200
     # auth + rate limit (2) + brand + page + its site + referral series + agent series
     with django_assert_num_queries(8):
         url = f"/v1/{brand.pk}/sitemap/pages/{pages['/a'].pk}/metrics"
         assert api_client.get(url, WINDOW).status_code == 200
+
+
+def test_the_default_website_counts_agent_connections_as_the_dashboard_does(
+    api_client, client, organization, brand
+):
+    """Without `domain`: the website of the brand's oldest active connection, an agent one
+    included (a brand that only sends agent traffic still has a site map); the dashboard
+    shows the same website by default."""
+    agent_connection_make(brand, website="agents-first.example")
+    Connection.objects.create(brand=brand, website="a.example", provider="adobe_analytics")
+    user = get_user_model().objects.create_user("ana", password="pw")
+    organization.members.add(user)
+    client.force_login(user)
+
+    def defaults() -> tuple[str, str]:
+        api = api_client.get(f"/v1/{brand.pk}/sitemap/pages").json()["domain"]
+        dashboard = client.get("/dashboard/", {"brand": brand.pk}).context["state"].website
+        return api, dashboard
+
+    assert defaults() == ("agents-first.example", "agents-first.example")
+    Connection.objects.filter(website="agents-first.example").update(status="disabled")
+    assert defaults() == ("a.example", "a.example")

@@ -197,8 +197,9 @@ def test_default_window(api_client, brand, connection, monkeypatch, params, expe
 def test_reads_follow_the_active_connection(api_client, brand, connection, site):
     launch = site["/blog/launch-notes"]
     Connection.objects.filter(pk=connection.pk).update(status="disabled")
-    # Disabled: the pages stay listed, the old rows stop counting.
-    body = get_items(api_client, brand)
+    # Disabled: the pages stay listed (by domain: no default website now), the old rows stop
+    # counting.
+    body = get_items(api_client, brand, domain="example.com")
     assert body["total"] == 3
     assert all(item["ai_referrals"]["sessions"] == 0 for item in body["items"])
     # A re-registered connection starts empty and counts only what is pushed to it.
@@ -225,15 +226,30 @@ def test_rows_of_another_website_connection_do_not_count(api_client, brand, conn
     assert get_items(api_client, brand)["items"][0]["ai_referrals"]["sessions"] == 1
 
 
-def test_default_domain_is_the_first_website_alphabetically(api_client, brand):
-    for website in ["b.example", "a.example"]:
+def test_default_domain_is_the_oldest_active_connections_website(api_client, brand):
+    for website in ["c.example", "b.example", "a.example"]:
         Connection.objects.create(brand=brand, website=website, provider="adobe_analytics")
         make_page(brand, "/", website=website)
-    Connection.objects.filter(website="a.example").update(status="disabled")
-    assert get_items(api_client, brand)["domain"] == "a.example"
-    body = get_items(api_client, brand, domain="https://WWW.B.Example/x?y=1")
-    assert body["domain"] == "b.example"
-    assert [item["url"] for item in body["items"]] == ["https://b.example/"]
+    assert get_items(api_client, brand)["domain"] == "c.example"  # registered first
+    Connection.objects.filter(website="c.example").update(status="disabled")
+    assert get_items(api_client, brand)["domain"] == "b.example"
+    # Registering another website never changes it.
+    Connection.objects.create(brand=brand, website="0.example", provider="adobe_analytics")
+    assert get_items(api_client, brand)["domain"] == "b.example"
+    body = get_items(api_client, brand, domain="https://WWW.A.Example/x?y=1")
+    assert body["domain"] == "a.example"
+    assert [item["url"] for item in body["items"]] == ["https://a.example/"]
+    # A disabled website is still read when named.
+    assert get_items(api_client, brand, domain="c.example")["domain"] == "c.example"
+
+
+def test_a_brand_with_only_disabled_connections_has_no_default_website(
+    api_client, brand, connection
+):
+    Connection.objects.filter(pk=connection.pk).update(status="disabled")
+    response = api_client.get(pages_url(brand.pk))
+    assert response.status_code == 404
+    assert response.json() == {"detail": BRAND_HAS_NO_WEBSITE}
 
 
 def test_unknown_domain_and_brand_without_website_are_404(api_client, brand, connection):
@@ -371,44 +387,89 @@ def test_pagination(api_client, brand, connection):
         ({"start_date": "yesterday"}, "start_date"),
         ({"end_date": "2026/05/01"}, "end_date"),
         ({"end_date": "2026-02-30"}, "end_date"),
-        ({"start_date": "2026-05-02", "end_date": "2026-05-01"}, "end_date"),
-        ({"start_date": "2025-05-01", "end_date": "2026-05-02"}, "end_date"),  # 367 days
-        ({"start_date": "9999-12-31"}, "end_date"),  # after today
         ({"ordering": "url"}, "ordering"),
         ({"ordering": "ai_referrals"}, "ordering"),
         ({"path_prefix": "blog"}, "path_prefix"),
         ({"path_prefix": "/" + "x" * 2048}, "path_prefix"),
-        ({"domain": "not a host"}, "domain"),
-        ({"domain": "localhost"}, "domain"),
         ({"search": "a\x00b"}, "search"),
         ({"search": "x" * 2049}, "search"),
+        ({"is_priority": "maybe"}, "is_priority"),
+        ({"is_priority": "AAA"}, "is_priority"),
+        ({"has_optimized_content": "2"}, "has_optimized_content"),
     ],
 )
-def test_invalid_list_parameters_are_400_naming_the_parameter(
+def test_invalid_list_parameters_are_422_naming_the_parameter(
     api_client, brand, site, params, parameter
 ):
+    for url in (pages_url(brand.pk), export_url(brand.pk)):
+        if url == export_url(brand.pk) and parameter in ("limit", "offset"):
+            continue  # the export has no pagination
+        response = api_client.get(url, params)
+        assert response.status_code == 422, response.content
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["query", parameter]
+        assert error["msg"] and error["type"]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected_type"),
+    [
+        ({"limit": "0"}, "greater_than_equal"),
+        ({"limit": "1001"}, "less_than_equal"),
+        ({"limit": "ten"}, "int_parsing"),
+        ({"is_priority": "maybe"}, "bool_parsing"),
+        ({"start_date": "2026-02-30"}, "date_from_datetime_parsing"),
+        ({"ordering": "url"}, "enum"),
+    ],
+)
+def test_parameter_error_types_follow_pydantic(api_client, brand, site, params, expected_type):
     response = api_client.get(pages_url(brand.pk), params)
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith(f"{parameter}: ")
-    response = api_client.get(export_url(brand.pk), params)
-    if parameter not in ("limit", "offset"):  # the export has no pagination
+    assert response.json()["detail"][0]["type"] == expected_type
+
+
+def test_every_bad_parameter_is_listed(api_client, brand, site):
+    response = api_client.get(pages_url(brand.pk), {"limit": "0", "offset": "x"})
+    assert response.status_code == 422
+    assert sorted(e["loc"][1] for e in response.json()["detail"]) == ["limit", "offset"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start_date": "2026-05-02", "end_date": "2026-05-01"},
+        {"start_date": "2025-05-01", "end_date": "2026-05-02"},  # 367 days
+        {"start_date": "9999-12-31"},  # after today
+    ],
+)
+def test_windows_the_service_refuses_are_400_with_a_plain_detail(api_client, brand, site, params):
+    for url in (pages_url(brand.pk), export_url(brand.pk)):
+        response = api_client.get(url, params)
         assert response.status_code == 400
-        assert response.json()["detail"].startswith(f"{parameter}: ")
+        detail = response.json()["detail"]
+        assert isinstance(detail, str) and not detail.startswith(("end_date:", "detail:"))
+
+
+@pytest.mark.parametrize("domain", ["not a host", "localhost"])
+def test_a_domain_that_is_not_a_hostname_is_an_unknown_domain(api_client, brand, site, domain):
+    response = api_client.get(pages_url(brand.pk), {"domain": domain})
+    assert response.status_code == 404
+    assert domain in response.json()["detail"]
 
 
 @pytest.mark.parametrize("suffix", ["", "/metrics"])
 @pytest.mark.parametrize(
-    "params",
+    ("params", "status"),
     [
-        {"start_date": "2026-05-32"},
-        {"start_date": "2026-05-02", "end_date": "2026-05-01"},
-        {"start_date": "2024-12-31", "end_date": "2026-01-01"},  # 367 days
+        ({"start_date": "2026-05-32"}, 422),
+        ({"start_date": "2026-05-02", "end_date": "2026-05-01"}, 400),
+        ({"start_date": "2024-12-31", "end_date": "2026-01-01"}, 400),  # 367 days
     ],
 )
-def test_invalid_page_windows_are_400(api_client, brand, site, suffix, params):
+def test_invalid_page_windows(api_client, brand, site, suffix, params, status):
     response = api_client.get(pages_url(brand.pk, site["/"].pk, suffix), params)
-    assert response.status_code == 400
-    assert response.json()["detail"].split(":")[0] in ("start_date", "end_date")
+    assert response.status_code == status
+    if status == 422:
+        assert response.json()["detail"][0]["loc"] == ["query", "start_date"]
 
 
 def test_a_window_of_366_days_is_allowed(api_client, brand, site):
@@ -419,25 +480,46 @@ def test_page_detail(api_client, brand, site):
     launch = site["/blog/launch-notes"]
     body = api_client.get(pages_url(brand.pk, launch.pk), WINDOW).json()
     listed = get_items(api_client, brand)["items"][2]
-    assert body == {**listed, "last_indexed": None, "content_updated_at": None}
+    assert body == {
+        **listed,
+        "last_indexed": None,
+        "content_updated_at": None,
+        "audit_findings": [],
+    }
     only_d = {"start_date": D.isoformat(), "end_date": D.isoformat()}
     body = api_client.get(pages_url(brand.pk, launch.pk), only_d).json()
     assert body["ai_referrals"]["count_by_platform"] == {"ChatGPT": 298}
 
 
 @pytest.mark.parametrize("suffix", ["", "/metrics"])
-@pytest.mark.parametrize("page_id", ["abc", "0", "-1", "1.0", "9" * 19, "9" * 30, "１"])
+@pytest.mark.parametrize("page_id", ["0", "-1", "9" * 19, "9" * 30])
 def test_impossible_page_ids_are_404(api_client, brand, site, suffix, page_id):
     response = api_client.get(pages_url(brand.pk, page_id, suffix))
     assert response.status_code == 404
     assert response.json() == {"detail": PAGE_NOT_FOUND}
 
 
-@pytest.mark.parametrize("brand_id", ["0", "abc", "9" * 19, "9" * 5000])
+@pytest.mark.parametrize("suffix", ["", "/metrics"])
+@pytest.mark.parametrize("page_id", ["abc", "1.0", "１", "1e3"])
+def test_non_integer_page_ids_are_422(api_client, brand, site, suffix, page_id):
+    response = api_client.get(pages_url(brand.pk, page_id, suffix))
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["path", "page_id"] and error["type"] == "int_parsing"
+
+
+@pytest.mark.parametrize("brand_id", ["0", "9" * 19, "9" * 5000])
 def test_impossible_brand_ids_are_404(api_client, brand_id):
     response = api_client.get(pages_url(brand_id))
     assert response.status_code == 404
     assert response.json() == {"detail": BRAND_NOT_FOUND}
+
+
+@pytest.mark.parametrize("brand_id", ["abc", "1.5", "٣"])
+def test_non_integer_brand_ids_are_422(api_client, brand_id):
+    response = api_client.get(pages_url(brand_id))
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["path", "brand_id"]
 
 
 @pytest.mark.parametrize("suffix", ["", "/metrics"])
@@ -538,6 +620,11 @@ def csv_rows(response):
     return list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
 
 
+def csv_dicts(response):
+    rows = csv_rows(response)
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
 def test_export_csv(api_client, brand, connection, site, monkeypatch):
     monkeypatch.setattr(sitemap_views, "today_utc", lambda: date(2026, 6, 1))
     launch = site["/blog/launch-notes"]
@@ -551,20 +638,42 @@ def test_export_csv(api_client, brand, connection, site, monkeypatch):
     )
     rows = csv_rows(response)
     assert rows[0] == [
-        "id", "url", "path", "depth", "pageviews", "sessions", "transactions",
-        "purchase_revenue", "ai_sessions_change_pct", "agent_traffic", "agent_traffic_change_pct",
+        *sitemap_views.EXPORT_COLUMNS,
         "sessions: ChatGPT", "sessions: Claude", "sessions: Perplexity",
     ]  # fmt: skip
-    assert [row[1] for row in rows[1:]] == [
+    rows = csv_dicts(response)
+    assert [row["url"] for row in rows] == [
         "https://example.com/",
         "https://example.com/blog",
         "https://example.com/blog/launch-notes",
     ]
-    assert rows[3] == [
-        str(launch.pk), "https://example.com/blog/launch-notes", "/blog/launch-notes", "2",
-        "412", "459", "7", "1842.5", "25.0", "0", "", "298", "90", "71",
+    metrics = [
+        "pageviews", "sessions", "transactions", "purchase_revenue", "ai_sessions_change_pct",
+        "agent_traffic", "agent_traffic_change_pct", "citations", "citations_change_pct",
+        "sessions: ChatGPT", "sessions: Claude", "sessions: Perplexity",
     ]  # fmt: skip
-    assert rows[1][8] == "" and rows[2][4:9] == ["0", "0", "0", "0.0", ""]
+    assert rows[2]["id"] == str(launch.pk) and rows[2]["path"] == "/blog/launch-notes"
+    assert rows[2]["depth"] == "2" and rows[2]["is_priority"] == "False"
+    assert rows[2]["title"] == "" and rows[2]["has_optimized_content"] == "False"
+    assert [rows[2][c] for c in metrics] == [
+        "412", "459", "7", "1842.5", "25.0", "0", "", "0", "", "298", "90", "71",
+    ]  # fmt: skip
+    assert rows[0]["ai_sessions_change_pct"] == ""
+    assert [rows[1][c] for c in metrics[:5]] == ["0", "0", "0", "0.0", ""]
+
+
+def test_export_without_metrics_has_only_the_pages_fields(api_client, brand, site):
+    response = api_client.get(export_url(brand.pk), {**WINDOW, "include_metrics": "false"})
+    rows = csv_rows(response)
+    assert rows[0] == list(sitemap_views.EXPORT_PAGE_COLUMNS) and len(rows) == 4
+
+
+@pytest.mark.parametrize("value", ["abc", "1.5"])
+def test_export_mapped_site_id_must_be_an_integer(api_client, brand, site, value):
+    response = api_client.get(export_url(brand.pk), {"mapped_site_id": value})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "mapped_site_id"]
+    assert api_client.get(export_url(brand.pk), {"mapped_site_id": "7"}).status_code == 200
 
 
 def test_export_filters_ordering_and_weekly_change(api_client, brand, connection, site):
@@ -579,9 +688,9 @@ def test_export_filters_ordering_and_weekly_change(api_client, brand, connection
         "path_prefix": "/blog",
         "ordering": "-ai_referrals",
     }
-    rows = csv_rows(api_client.get(export_url(brand.pk), params))
-    assert [row[2] for row in rows[1:]] == ["/blog/launch-notes", "/blog"]
-    assert rows[2][5] == "25" and rows[2][8] == "-75.0"
+    rows = csv_dicts(api_client.get(export_url(brand.pk), params))
+    assert [row["path"] for row in rows] == ["/blog/launch-notes", "/blog"]
+    assert rows[1]["sessions"] == "25" and rows[1]["ai_sessions_change_pct"] == "-75.0"
 
 
 def test_export_neutralizes_formulas(api_client, brand, connection):
@@ -603,12 +712,19 @@ def test_export_xlsx(api_client, brand, connection, site):
     assert workbook.sheetnames == ["Sitemap"]
     sheet = workbook.active
     rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
-    assert rows[0][:11] == list(sitemap_views.EXPORT_COLUMNS)
+    columns = list(sitemap_views.EXPORT_COLUMNS)
+    assert rows[0][: len(columns)] == columns
     formula = next(sheet.iter_rows(min_row=2))[1]  # "=" sorts before "h"
     assert formula.value == "'=1+1" and formula.data_type == "s"
-    assert rows[2][1:9] == ["https://example.com/", "/", 0, 0, 5, 0, 0.01, None]
-    assert rows[4][1] == "https://example.com/blog/launch-notes"
-    assert rows[4][4:8] == [412, 369, 7, 1842.5]
+    root = dict(zip(rows[0], rows[2], strict=True))
+    assert [root[c] for c in ("url", "path", "depth", "pageviews", "sessions")] == [
+        "https://example.com/", "/", 0, 0, 5,
+    ]  # fmt: skip
+    assert root["purchase_revenue"] == 0.01 and root["ai_sessions_change_pct"] is None
+    launch = dict(zip(rows[0], rows[4], strict=True))
+    assert launch["url"] == "https://example.com/blog/launch-notes"
+    assert [launch[c] for c in ("pageviews", "sessions", "transactions")] == [412, 369, 7]
+    assert launch["purchase_revenue"] == 1842.5
 
 
 @pytest.mark.parametrize("accept", ["text/csv", "application/json", "*/*"])
@@ -616,8 +732,8 @@ def test_export_ignores_content_negotiation(api_client, brand, site, accept):
     response = api_client.get(export_url(brand.pk), {"format": "xlsx"}, HTTP_ACCEPT=accept)
     assert response.status_code == 200
     response = api_client.get(export_url(brand.pk), {"format": "pdf"}, HTTP_ACCEPT=accept)
-    assert response.status_code == 400
-    assert response.json()["detail"].startswith("format: ")
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "format"]
 
 
 def test_export_without_format_is_csv(api_client, brand, site):
@@ -663,21 +779,23 @@ def busy_site(brand, connection):
 @pytest.mark.parametrize("ordering", ["depth,url", "-ai_referrals"])
 def test_query_counts_are_pinned(api_client, brand, busy_site, django_assert_num_queries, ordering):
     api_client.get(pages_url(brand.pk))  # records last_used_at on the key, starts the window
-    # auth + rate-limit counter (read + compare-and-set) + brand + website + count + pages +
-    # their totals; ordering by AI referrals reads the sessions per page and the urls first (+2)
+    # auth + rate-limit counter (read + compare-and-set) + brand + website + priority rules +
+    # count + pages + their totals + the last crawl; ordering by AI referrals reads the
+    # sessions per page and the urls first (+2)
     ranked = 2 if ordering == "-ai_referrals" else 0
-    with django_assert_num_queries(8 + ranked):
+    with django_assert_num_queries(10 + ranked):
         body = get_items(api_client, brand, ordering=ordering, limit=10)
     assert len(body["items"]) == 10
     assert body["items"][0]["ai_referrals"]["count_by_platform"]
-    # auth + rate-limit counter (2) + brand + website + count + pages + totals of all pages
-    with django_assert_num_queries(8 + ranked):
+    # auth + rate-limit counter (2) + brand + website + rules + count + pages + totals
+    with django_assert_num_queries(9 + ranked):
         response = api_client.get(export_url(brand.pk), {**WINDOW, "ordering": ordering})
     assert len(csv_rows(response)) == 13
     page_id = body["items"][0]["id"]
     # auth + rate-limit counter (2) + brand + page + its website's active connection
-    # (resolved in Python, not as a subquery of every row read) + totals (or series)
-    with django_assert_num_queries(7):
+    # (resolved in Python, not as a subquery of every row read) + totals (or series); the
+    # page's priority rules (+1, not for the series)
+    with django_assert_num_queries(8):
         assert api_client.get(pages_url(brand.pk, page_id), WINDOW).status_code == 200
     with django_assert_num_queries(7):
         assert api_client.get(pages_url(brand.pk, page_id, "/metrics")).status_code == 200
@@ -694,6 +812,6 @@ def test_schema_documents_the_sitemap_operations(client):
     for path, parameters in expected.items():
         operation = schema["paths"][path]["get"]
         assert parameters <= {parameter["name"] for parameter in operation["parameters"]}
-        assert {"200", "400", "401", "403", "404"} <= set(operation["responses"])
+        assert {"200", "400", "401", "403", "404", "422"} <= set(operation["responses"])
     export_ok = schema["paths"]["/v1/{brand_id}/sitemap/export"]["get"]["responses"]["200"]
     assert len(export_ok["content"]) == 2

@@ -1,4 +1,6 @@
-"""seed_demo: a demo organization, brand, connection, admin user and API key for the run command."""
+"""seed_demo: a demo organization, brand, connection, admin user and API key for the run command,
+and once, 90 days of sample traffic pushed through the push client and the real API, so that
+a newcomer's first dashboard is a full one."""
 
 import shlex
 
@@ -7,6 +9,7 @@ from django.core.management.base import BaseCommand
 from django.urls import reverse
 
 from referrals.connections.services import connection_register
+from referrals.management.demo_data import demo_referral_rows
 from referrals.models import Brand, Connection, Organization
 from referrals.tenancy.services import api_key_create
 
@@ -16,18 +19,40 @@ DEMO_WEBSITE = "example.com"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
+def demo_push(*, base_url: str, connection: Connection, token: str):
+    """The sample through the push client (referrals-push's push_rows) into this process's own
+    WSGI application: the real API, the real pipeline, no server needed yet."""
+    import httpx
+    from django.core.wsgi import get_wsgi_application
+    from referrals_push import push_rows
+
+    transport = httpx.WSGITransport(app=get_wsgi_application())
+    with httpx.Client(transport=transport, timeout=120) as http:
+        return push_rows(
+            demo_referral_rows(),
+            base_url=base_url,
+            brand=connection.brand_id,
+            connection=connection.pk,
+            token=token,
+            http=http,
+        )
+
+
 class Command(BaseCommand):
     help = "Create (once) a demo organization, brand, connection and admin; print a new API key."
 
     def add_arguments(self, parser):
         parser.add_argument("--password", default="demo", help="Password of the demo admin.")
         parser.add_argument(
+            "--no-data", action="store_true", help="Do not push the 90-day traffic sample."
+        )
+        parser.add_argument(
             "--base-url",
             default=DEFAULT_BASE_URL,
             help=f"Server address in the printed examples (default {DEFAULT_BASE_URL}).",
         )
 
-    def handle(self, *args, password: str, base_url: str, **options):
+    def handle(self, *args, password: str, base_url: str, no_data: bool, **options):
         organization, _ = Organization.objects.get_or_create(name=DEMO_ORG)
         brand, _ = Brand.objects.get_or_create(organization=organization, name=DEMO_BRAND)
         connection = Connection.objects.filter(
@@ -45,6 +70,12 @@ class Command(BaseCommand):
             organization=organization, name="demo", scopes=["configure", "query"]
         ).token
         base = base_url.rstrip("/")
+        if not no_data and not connection.rows.exists():
+            result = demo_push(base_url=base, connection=connection, token=token)
+            self.stdout.write(
+                f"Sample data:   {result.accepted:,} rows of 90 days pushed through the push "
+                f"client ({result.rejected:,} from referrers that are no AI assistant)\n"
+            )
         connections = base + reverse("connections", kwargs={"brand_id": brand.pk})
         events = base + reverse(
             "push-events", kwargs={"brand_id": brand.pk, "connection_id": connection.pk}

@@ -72,7 +72,7 @@ def unseed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("referrals", "0011_rollup_natural_key")]
+    dependencies = [("referrals", "0013_dropped_referrer_host_path")]
 
     operations = [
         migrations.CreateModel(

@@ -1,0 +1,91 @@
+"""One log line per request, and JSON lines for log pipelines (LOG_FORMAT=json).
+
+Every line carries the request id (referrals.middleware.RequestIDLogFilter). The fields of a
+request line (and of the push line, referrals/ingest/pipeline.py) are also passed as `extra`,
+so the JSON formatter gives them as keys of their own: brand_id, connection_id, status,
+duration_ms.
+"""
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+
+from django.db import DatabaseError, InterfaceError
+
+from referrals.ops import metrics
+
+logger = logging.getLogger("referrals.requests")
+
+# Polled every few seconds by load balancers and Prometheus: DEBUG, never INFO.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+
+
+class RequestLogMiddleware:
+    """Logs each request once it is answered: method, path, status, duration, brand, connection."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.monotonic()
+        response = self.get_response(request)
+        duration_ms = round((time.monotonic() - started) * 1000, 1)
+        quiet = request.path in QUIET_PATHS
+        if not quiet:
+            metrics.response_observed(status=response.status_code)
+        level = logging.DEBUG if quiet else logging.INFO
+        if not logger.isEnabledFor(level):
+            return response
+        match = getattr(request, "resolver_match", None)
+        kwargs = match.kwargs if match else {}
+        brand_id = kwargs.get("brand_id")
+        if isinstance(brand_id, str) and brand_id.isascii() and brand_id.isdigit():
+            # An id as in the push line and the database; a path's digits may be any length.
+            brand_id = int(brand_id) if len(brand_id) <= 18 else brand_id[:32]
+        fields = {
+            "event": "request",
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "brand_id": brand_id,
+            "connection_id": kwargs.get("connection_id"),
+        }
+        logger.log(
+            level,
+            "request %s %s status=%s ms=%s brand=%s connection=%s",
+            request.method,
+            request.path,
+            response.status_code,
+            duration_ms,
+            fields["brand_id"] or "-",
+            fields["connection_id"] or "-",
+            extra=fields,
+        )
+        return response
+
+    def process_exception(self, request, exception):
+        """A database error a view did not handle (the API's handler counts its own 503s)."""
+        if isinstance(exception, DatabaseError | InterfaceError):
+            metrics.database_error(error=exception)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, request_id, message, then the extras."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", "-"),
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and key not in entry:
+                entry[key] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)

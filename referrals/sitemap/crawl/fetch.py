@@ -1,0 +1,120 @@
+"""Polite HTTP for the crawl: one user agent, bounded concurrency, a delay per host, a
+deadline per request and a size cap read from the stream (a large page is never held whole)."""
+
+import asyncio
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import httpx
+from django.conf import settings
+
+TIMED_OUT = "timed out after {seconds:g} s"
+
+
+def crawler_user_agent() -> str:
+    """`AIReferralsBot/1.0 (+contact URL)`: robots.txt rules for AIReferralsBot apply to us."""
+    return f"{settings.CRAWL_USER_AGENT_TOKEN}/1.0 (+{settings.CRAWL_CONTACT_URL})"
+
+
+@dataclass
+class Fetched:
+    url: str
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    too_large: bool = False
+    error: str | None = None  # a timeout or a network error: no answer
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and not self.too_large
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    def text(self) -> str:
+        return self.body.decode(_charset(self.headers.get("content-type", "")), "replace")
+
+
+def _charset(content_type: str) -> str:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            try:
+                "".encode(value.strip("\"'"))
+                return value.strip("\"'")
+            except LookupError:
+                break
+    return "utf-8"
+
+
+class Fetcher:
+    """GETs with at most `concurrency` requests in flight, request starts at least `delay`
+    seconds apart per host, each request done within `timeout` seconds (connect, headers and
+    body together) and bodies cut at `max_bytes` (decoded: a gzip bomb stops there too).
+    Redirects are not followed: the crawl decides whether a target is one of the site's."""
+
+    def __init__(self, *, concurrency: int, delay: float, timeout: float, max_bytes: int):
+        self.delay = delay
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self._slots = asyncio.Semaphore(concurrency)
+        self._next_start: dict[str, float] = {}
+        self._client = httpx.AsyncClient(
+            headers={
+                "User-Agent": crawler_user_agent(),
+                "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            },
+            timeout=httpx.Timeout(timeout),
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+            trust_env=False,  # no proxy from the environment: the crawl goes where it says
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def slow_down(self, delay: float) -> None:
+        """robots.txt's Crawl-delay, when it asks for more than ours."""
+        self.delay = max(self.delay, delay)
+
+    async def _my_turn(self, host: str) -> None:
+        if self.delay <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        start = max(now, self._next_start.get(host, now))
+        self._next_start[host] = start + self.delay
+        await asyncio.sleep(start - now)
+
+    async def get(self, url: str) -> Fetched:
+        async with self._slots:
+            await self._my_turn(urlsplit(url).netloc)
+            try:
+                return await asyncio.wait_for(self._get(url), self.timeout)
+            except (TimeoutError, httpx.TimeoutException):
+                return Fetched(url=url, error=TIMED_OUT.format(seconds=self.timeout))
+            except (httpx.HTTPError, OSError) as exc:
+                return Fetched(url=url, error=f"{type(exc).__name__}: {exc}"[:500])
+
+    async def _get(self, url: str) -> Fetched:
+        async with self._client.stream("GET", url) as response:
+            fetched = Fetched(
+                url=url,
+                status=response.status_code,
+                headers={k.lower(): v for k, v in response.headers.items()},
+            )
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_bytes:
+                fetched.too_large = True
+                return fetched
+            chunks, size = [], 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self.max_bytes:
+                    fetched.too_large = True
+                    return fetched
+                chunks.append(chunk)
+            fetched.body = b"".join(chunks)
+            return fetched

@@ -1,0 +1,86 @@
+"""The command line's own errors (exit 2, nothing sent) and its parts that need no server."""
+
+import subprocess
+import sys
+
+import pytest
+from referrals_push import cli
+from referrals_push.push import EXIT_USAGE, Pusher
+from referrals_push.records import AGENTS
+
+TARGET = ["--base-url", "http://127.0.0.1:9", "--brand", "1", "--connection", "c"]
+
+
+def usage_error(argv, capsys) -> str:
+    with pytest.raises(SystemExit) as stop:
+        cli.main(argv)
+    assert stop.value.code == EXIT_USAGE
+    return capsys.readouterr().err
+
+
+def test_the_token_comes_from_the_environment(monkeypatch, capsys):
+    monkeypatch.delenv("REFERRALS_API_TOKEN", raising=False)
+    err = usage_error(["referrals", "x.csv", *TARGET], capsys)
+    assert "set the API token in the environment variable REFERRALS_API_TOKEN" in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--map", "sessions"], "expected FIELD=COLUMN"),
+        (["--batch-rows", "10001"], "--batch-rows must be between 1 and 10000"),
+        (["--batch-bytes", "10"], "--batch-bytes must be at least 1024"),
+        (["--preset", "matomo"], "invalid choice: 'matomo'"),
+    ],
+)
+def test_bad_options(monkeypatch, capsys, extra, message):
+    monkeypatch.setenv("REFERRALS_API_TOKEN", "t")
+    assert message in usage_error(["referrals", "x.csv", *TARGET, *extra], capsys)
+
+
+def test_resume_needs_files(monkeypatch, capsys):
+    monkeypatch.setenv("REFERRALS_API_TOKEN", "t")
+    err = usage_error(["referrals", "-", *TARGET, "--resume", "s.state"], capsys)
+    assert "stdin cannot be read again" in err
+
+
+def test_agents_needs_a_log_format(monkeypatch, capsys):
+    monkeypatch.setenv("REFERRALS_API_TOKEN", "t")
+    err = usage_error(["agents", "access.log", *TARGET], capsys)
+    assert "--log-format" in err
+
+
+def test_agents_push_to_the_agent_traffic_endpoint():
+    pusher = Pusher(
+        base_url="https://referrals.example.com",
+        brand=1234,
+        connection="01JX2Y6E8H1AKQ8V0W7G4D9SXT",
+        token="t",
+        kind=AGENTS,
+        dry_run=True,
+    )
+    assert pusher.url == (
+        "https://referrals.example.com/v1/1234/agent-traffic/connections/"
+        "01JX2Y6E8H1AKQ8V0W7G4D9SXT/events"
+    )
+    assert pusher.params == {"dry_run": "true"}
+    assert pusher.headers["Content-Encoding"] == "gzip"
+    pusher.http.close()
+
+
+def test_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["referrals", "--help"])
+    out = capsys.readouterr().out
+    assert "REFERRALS_API_TOKEN" in out
+    assert "4 the server stayed unavailable" in out
+
+
+def test_the_client_needs_no_django():
+    """`pip install ./client` gives a package that runs without the service's code."""
+    code = (
+        "import sys, referrals_push, referrals_push.cli; "
+        "sys.exit(int(any(m.split('.')[0] in {'django', 'referrals'} for m in sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd="/", check=False, timeout=60)
+    assert done.returncode == 0
