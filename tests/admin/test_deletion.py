@@ -131,6 +131,7 @@ def test_delete_selected_summarizes_and_deletes_set_based(admin_client, some, qu
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.admin_fan_out
+@pytest.mark.usefixtures("platforms_seeded")  # before `some` and `quiet` write their rows
 def test_deleting_connections_of_several_brands_in_one_committed_transaction(
     admin_client, some, quiet, brand
 ):
