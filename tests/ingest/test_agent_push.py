@@ -1,8 +1,12 @@
 """Agent-traffic connections and their push: the referral push's guarantees, for agent rows."""
 
+import gzip
+import json
+
 import pytest
 
 from referrals.connections.services import ACTIVE_CONNECTION_EXISTS
+from referrals.ingest import compression
 from referrals.ingest.kinds import NOT_AN_AI_AGENT
 from referrals.models import (
     AgentTrafficRow,
@@ -392,3 +396,84 @@ def test_the_daily_rollup_follows_pushes_and_renormalize(api_client, agent_conne
     call_command("renormalize_agents", stdout=__import__("io").StringIO())
     assert rollup_stored(agent_connection) == rollup_from_rows(agent_connection)
     assert all(agent != gptbot for _, agent in rollup_stored(agent_connection))
+
+
+# --- gzip bodies (as the referral push: referrals.ingest.api.read_body) --------------------
+
+
+def agent_gzip_post(client, connection, body: bytes, encoding="gzip", **extra):
+    return client.generic(
+        "POST",
+        agent_url(connection),
+        body,
+        content_type=extra.pop("content_type", "application/json"),
+        HTTP_CONTENT_ENCODING=encoding,
+        **extra,
+    )
+
+
+def agent_rows(connection) -> list[tuple]:
+    fields = ("date", "raw_user_agent", "raw_page_value", "hits", "verified", "agent_id")
+    return sorted(AgentTrafficRow.objects.filter(connection=connection).values_list(*fields))
+
+
+def test_a_gzip_agent_push_is_stored_exactly_like_the_plain_one(api_client, agent_connection):
+    events = [
+        agent_event(raw_page_value=f"/p/{i}", hits=i, verified=[True, False, None][i % 3])
+        for i in range(6)
+    ]
+    events.append(agent_event(raw_user_agent=CHROME_UA, hits=40))  # not an agent: rejected
+    body = json.dumps(events).encode()
+    plain = agent_push(api_client, agent_connection, events)
+    assert plain.status_code == 200, plain.json()
+    plain_rows = agent_rows(agent_connection)
+    AgentTrafficRow.objects.all().delete()
+
+    compressed = agent_gzip_post(api_client, agent_connection, gzip.compress(body))
+    assert compressed.status_code == 200, compressed.json()
+    assert compressed.json() == plain.json()
+    assert compressed.json()["accepted"] == 6 and compressed.json()["rejected"] == 1
+    assert agent_rows(agent_connection) == plain_rows and len(plain_rows) == 6
+    assert DroppedUserAgent.objects.get().count == 2  # once per push
+
+
+def test_a_gzip_agent_push_in_ndjson(api_client, agent_connection):
+    lines = b"".join(
+        json.dumps(agent_event(raw_page_value=f"/n/{i}")).encode() + b"\n" for i in range(3)
+    )
+    response = agent_gzip_post(
+        api_client, agent_connection, gzip.compress(lines), content_type="application/x-ndjson"
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["accepted"] == 3
+
+
+def test_agent_push_other_encoding_is_415_and_corrupt_gzip_400(api_client, agent_connection):
+    body = json.dumps([agent_event()]).encode()
+    response = agent_gzip_post(api_client, agent_connection, gzip.compress(body), "br")
+    assert response.status_code == 415
+    assert response.json() == {"detail": compression.UNSUPPORTED_ENCODING.format(given="br")}
+    response = agent_gzip_post(api_client, agent_connection, b"not gzip at all")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Content-Encoding is gzip, but the body is not")
+    assert not AgentTrafficRow.objects.exists()
+
+
+def test_agent_push_too_large_decompressed_is_413(api_client, agent_connection):
+    limit = 5 * 1024 * 1024
+    line = json.dumps(agent_event(raw_page_value="/x" * 500)).encode() + b"\n"
+    body = line * (limit // len(line) + 1)  # valid NDJSON just over 5 MiB, small gzipped
+    response = agent_gzip_post(
+        api_client, agent_connection, gzip.compress(body), content_type="application/x-ndjson"
+    )
+    assert response.status_code == 413
+    assert response.json() == {"detail": compression.DECOMPRESSED_TOO_LARGE.format(limit=limit)}
+    assert not AgentTrafficRow.objects.exists()
+    assert PushLog.objects.get(connection=agent_connection).status_code == 413
+
+
+def test_the_agent_push_documents_content_encoding(api_client):
+    schema = api_client.get("/v1/schema", {"format": "json"}).json()
+    events = schema["paths"]["/v1/{brand_id}/agent-traffic/connections/{connection_id}/events"]
+    names = {(p["in"], p["name"]) for p in events["post"]["parameters"]}
+    assert ("header", "Content-Encoding") in names
