@@ -3,6 +3,7 @@
 import hashlib
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from ulid import ULID
@@ -13,6 +14,21 @@ SCOPES = (SCOPE_CONFIGURE, SCOPE_QUERY)
 
 PROVIDER_ADOBE_ANALYTICS = "adobe_analytics"
 PROVIDERS = {PROVIDER_ADOBE_ANALYTICS: "Adobe Analytics"}
+# Where agent-traffic rows come from: CDN and web-server logs.
+AGENT_PROVIDERS = {
+    "cloudflare": "Cloudflare",
+    "fastly": "Fastly",
+    "akamai": "Akamai",
+    "vercel": "Vercel",
+    "cloudfront": "Amazon CloudFront",
+    "nginx": "nginx",
+    "apache": "Apache",
+    "other": "Other",
+}
+KIND_REFERRAL = "referral"
+KIND_AGENT = "agent"
+# The providers a connection of each kind accepts.
+PROVIDERS_BY_KIND = {KIND_REFERRAL: PROVIDERS, KIND_AGENT: AGENT_PROVIDERS}
 
 NON_NEGATIVE_METRICS = ("pageviews", "sessions", "transactions", "purchase_revenue")
 
@@ -24,6 +40,10 @@ def new_ulid() -> str:
 def page_key(raw_page_value: str) -> str:
     """Fixed-size key for a page value: 2,048 characters do not fit a btree index entry."""
     return hashlib.sha256(raw_page_value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# The same fixed-size key, for raw user agents (1,024 characters) in unique keys.
+text_key = page_key
 
 
 class Organization(models.Model):
@@ -122,15 +142,65 @@ class AIPlatformEntry(models.Model):
         return self.value
 
 
+class AIAgent(models.Model):
+    """An AI crawler or agent, recognised in raw user agents by its token (see
+    referrals.allow_list.agents for the matching rule); counted for its platform."""
+
+    PURPOSE_TRAINING = "training"
+    PURPOSE_SEARCH = "search"
+    PURPOSE_USER = "user"
+    PURPOSE_CHOICES = [
+        (PURPOSE_TRAINING, "training crawler"),
+        (PURPOSE_SEARCH, "search indexer"),
+        (PURPOSE_USER, "fetcher for a user"),
+    ]
+
+    name = models.CharField(max_length=100, unique=True)
+    token = models.CharField(
+        max_length=100,
+        unique=True,
+        help_text="The user-agent token, matched case-insensitively at token boundaries "
+        "(letters, digits, '-' and '_' make a token).",
+        validators=[
+            RegexValidator(r"^[A-Za-z0-9_-]+$", "A token holds letters, digits, '-' and '_' only.")
+        ],
+    )
+    operator = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=10, choices=PURPOSE_CHOICES)
+    platform = models.ForeignKey(AIPlatform, on_delete=models.PROTECT, related_name="agents")
+    documentation_url = models.URLField(blank=True)
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "AI agent"
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(purpose__in=["training", "search", "user"]),
+                name="ai_agent_purpose_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Connection(models.Model):
     STATUS_ACTIVE = "active"
     STATUS_DISABLED = "disabled"
     STATUS_CHOICES = [(STATUS_ACTIVE, "active"), (STATUS_DISABLED, "disabled")]
 
+    KIND_CHOICES = [(KIND_REFERRAL, "AI referrals"), (KIND_AGENT, "agent traffic")]
+
     id = models.CharField(primary_key=True, max_length=26, default=new_ulid, editable=False)
     brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="connections")
     website = models.CharField(max_length=253)
-    provider = models.CharField(max_length=50, choices=list(PROVIDERS.items()))
+    # What the connection receives: referral rows (analytics) or agent rows (server logs).
+    kind = models.CharField(max_length=10, choices=KIND_CHOICES, default=KIND_REFERRAL)
+    provider = models.CharField(
+        max_length=50, choices=list(PROVIDERS.items()) + list(AGENT_PROVIDERS.items())
+    )
     status = models.CharField(max_length=10, choices=STATUS_CHOICES, default=STATUS_ACTIVE)
     created_at = models.DateTimeField(auto_now_add=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
@@ -141,12 +211,15 @@ class Connection(models.Model):
         ordering = ["-created_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["brand", "website"],
+                fields=["brand", "website", "kind"],
                 condition=Q(status="active"),
-                name="one_active_connection_per_brand_website",
+                name="one_active_connection_per_brand_website_kind",
             ),
             models.CheckConstraint(
                 condition=Q(status__in=["active", "disabled"]), name="connection_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[KIND_REFERRAL, KIND_AGENT]), name="connection_kind_valid"
             ),
         ]
         indexes = [models.Index(fields=["brand", "status", "website"])]
@@ -485,3 +558,128 @@ class DroppedReferrer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.raw_referrer_value} ×{self.count}"
+
+
+class AgentTrafficRow(models.Model):
+    """One stored daily agent-traffic row of an agent connection (a CDN or server log's day).
+
+    The upsert key is (brand, connection, date, page, user_agent_key): the page stands for
+    raw_page_value, as in ReferralRow, and user_agent_key (a SHA-256, `text_key`) for
+    raw_user_agent, whose 1,024 characters may not fit a btree index entry. Like ReferralRow,
+    (brand_id, id) is its primary key in PostgreSQL, and brand, page and agent carry no
+    database FK constraint (the push writes them).
+    """
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="agent_rows", db_index=False
+    )
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    date = models.DateField()
+    raw_user_agent = models.CharField(max_length=1024)
+    user_agent_key = models.CharField(max_length=64, editable=False)
+    raw_page_value = models.CharField(max_length=2048)
+    page = models.ForeignKey(
+        SitemapPage,
+        on_delete=models.CASCADE,
+        related_name="agent_rows",
+        db_index=False,
+        db_constraint=False,
+    )
+    # Null once the agent list no longer matches the user agent (renormalize_agents).
+    agent = models.ForeignKey(
+        AIAgent,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    hits = models.BigIntegerField()
+    verified = models.BooleanField(null=True, blank=True)
+    batch_id = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 (null is data)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "connection", "date", "page", "user_agent_key"],
+                name="agent_row_upsert_key",
+            ),
+            models.CheckConstraint(condition=Q(hits__gte=0), name="agent_row_hits_non_negative"),
+        ]
+        indexes = [
+            # A page's series (the Sitemap API's metrics).
+            models.Index(fields=["brand", "page", "date"], name="agent_row_page_date"),
+            # A window of a connection's rows, index-only on PostgreSQL: the dashboard's top
+            # fetched pages and the daily rollup's recomputation of a push's days.
+            models.Index(
+                fields=["brand", "connection", "date"],
+                include=["page", "agent", "hits", "verified"],
+                name="agent_row_window",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.raw_user_agent[:60]} {self.raw_page_value}"
+
+
+class DailyAgentTotal(models.Model):
+    """Hits of a connection's counted agent rows per (day, agent): the agent rollup.
+
+    Equal to a GROUP BY of AgentTrafficRow where the agent is set. Unlike DailyPlatformTotal it
+    has no triggers: the writers of agent rows keep it in their transaction, by recomputing
+    the days they wrote (referrals.reporting.agents.agent_rollup_refresh): the push (its
+    batch's days, under the connection's lock), renormalize_agents (every day), a deletion
+    of the connection (it goes with it). The dashboard's agent KPIs and charts read it:
+    ~30 rows a day instead of thousands. Its primary key is its natural key, brand first, as
+    DailyPlatformTotal's; derived data, not in the admin.
+    """
+
+    pk = models.CompositePrimaryKey("brand", "connection", "date", "agent")
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="daily_agent_totals", db_index=False
+    )
+    date = models.DateField()
+    agent = models.ForeignKey(
+        AIAgent, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
+    row_count = models.IntegerField()
+    hits = models.BigIntegerField()
+    verified_hits = models.BigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.agent_id}: {self.hits} hits"
+
+
+class DroppedUserAgent(models.Model):
+    """How often a raw user agent that matched no active AI agent was dropped, per connection."""
+
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="dropped_user_agents", db_index=False
+    )
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    raw_user_agent = models.CharField(max_length=1024)
+    user_agent_key = models.CharField(max_length=64, editable=False)
+    count = models.BigIntegerField(default=0)
+    first_seen_at = models.DateTimeField()
+    last_seen_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-count"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["brand", "connection", "user_agent_key"], name="dropped_user_agent_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["-count", "-id"], name="dropped_user_agent_top")]
+
+    def __str__(self) -> str:
+        return f"{self.raw_user_agent[:80]} ×{self.count}"

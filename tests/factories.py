@@ -298,3 +298,46 @@ def rollup_stored(connection: Connection) -> dict:
         )
         for d in DailyPlatformTotal.objects.filter(connection=connection)
     }
+
+
+# --- agent traffic ---
+
+GPTBOT_UA = (
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.2; "
+    "+https://openai.com/gptbot"
+)
+CHROME_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+
+
+def agent_connection_make(brand, website: str = "example.com", provider: str = "cloudflare"):
+    return Connection.objects.create(brand=brand, website=website, provider=provider, kind="agent")
+
+
+def agent_url(connection, brand_id=None):
+    brand_id = brand_id or connection.brand_id
+    return f"/v1/{brand_id}/agent-traffic/connections/{connection.pk}/events"
+
+
+def agent_event(**overrides):
+    base = {
+        "date": "2026-05-20",
+        "raw_user_agent": GPTBOT_UA,
+        "raw_page_value": "/blog/launch-notes",
+        "hits": 12,
+        "verified": True,
+        "batch_id": "a-1",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not ...}
+
+
+def agent_push(client, connection, events, fmt="json", query="", **extra):
+    if fmt == "json":
+        body, content_type = json.dumps(events), "application/json"
+    else:
+        body = "\n".join(json.dumps(e) for e in events)
+        content_type = "application/x-ndjson"
+    return client.post(agent_url(connection) + query, body, content_type=content_type, **extra)

@@ -1,9 +1,10 @@
-"""Admin: the AI-platform allow-list, shared by every organization: staff view, superusers edit."""
+"""Admin: the AI-platform allow-list and the AI-agent list, shared by every organization: staff
+view, superusers edit."""
 
 from django.contrib import admin
 
 from referrals.admin.helpers import SharedAdmin
-from referrals.models import AIPlatform, AIPlatformEntry
+from referrals.models import AIAgent, AIPlatform, AIPlatformEntry
 
 
 class AIPlatformEntryInline(admin.TabularInline):
@@ -38,3 +39,19 @@ class AIPlatformEntryAdmin(SharedAdmin):
     list_filter = ["kind", "platform"]
     list_select_related = ["platform"]
     search_fields = ["value", "platform__name"]
+
+
+@admin.register(AIAgent)
+class AIAgentAdmin(SharedAdmin):
+    """The agents whose user agents count as agent traffic; pushes pick up a change at once
+    (the matcher is rebuilt when the list changes), stored rows with
+    `renormalize_agents`."""
+
+    list_display = ["name", "token", "operator", "purpose", "platform", "active", "updated_at"]
+    list_filter = ["purpose", "active", "platform"]
+    list_select_related = ["platform"]
+    search_fields = ["name", "token", "operator", "platform__name"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Stored rows point at agents: deactivate one and renormalize instead.
+        return False

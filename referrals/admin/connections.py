@@ -5,20 +5,43 @@ from django.contrib import admin
 from referrals.admin.deletion import SummarizedDeleteAdmin, connections_cascade
 from referrals.admin.helpers import LimitedInlineFormSet, OrganizationScopedAdmin, WebsiteForm
 from referrals.connections import services
-from referrals.models import Connection, DroppedReferrer, GoogleAnalyticsIntegration, PushLog
+from referrals.models import (
+    KIND_REFERRAL,
+    PROVIDERS_BY_KIND,
+    Connection,
+    DroppedReferrer,
+    DroppedUserAgent,
+    GoogleAnalyticsIntegration,
+    PushLog,
+)
 from referrals.sitemap.crawl.background import crawl_start_background
 
 
 class ConnectionForm(WebsiteForm):
     """The API's register rules, with its messages, for connections added or edited here."""
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "kind" in self.fields:  # a form posted without it registers a referral connection
+            self.fields["kind"].required = False
+
     def clean(self):
         cleaned = super().clean()
+        if "kind" in self.fields and not cleaned.get("kind"):
+            cleaned["kind"] = KIND_REFERRAL
+        kind = cleaned.get("kind", self.instance.kind)
+        provider = cleaned.get("provider")
+        if "provider" in self.fields and provider and provider not in PROVIDERS_BY_KIND[kind]:
+            supported = ", ".join(sorted(PROVIDERS_BY_KIND[kind]))
+            message = services.UNKNOWN_PROVIDER.format(provider=provider, supported=supported)
+            self.add_error("provider", message)
         brand, website = cleaned.get("brand"), cleaned.get("website")
         if brand is None or not website or cleaned.get("status") != Connection.STATUS_ACTIVE:
             return cleaned
         active = (
-            Connection.objects.filter(brand=brand, website=website, status=Connection.STATUS_ACTIVE)
+            Connection.objects.filter(
+                brand=brand, website=website, kind=kind, status=Connection.STATUS_ACTIVE
+            )
             .exclude(pk=self.instance.pk)
             .first()
         )
@@ -27,9 +50,12 @@ class ConnectionForm(WebsiteForm):
         if active is not None:
             message = services.ACTIVE_CONNECTION_EXISTS.format(website=website, id=active.pk)
             self.add_error("website", message)
-        elif GoogleAnalyticsIntegration.objects.filter(
-            brand=brand, website=website, active=True
-        ).exists():
+        elif (
+            kind == KIND_REFERRAL
+            and GoogleAnalyticsIntegration.objects.filter(
+                brand=brand, website=website, active=True
+            ).exists()
+        ):
             self.add_error("website", services.GA_INTEGRATION_EXISTS.format(website=website))
         return cleaned
 
@@ -69,19 +95,32 @@ class DroppedReferrerInline(admin.TabularInline):
     verbose_name_plural = "Top dropped referrers (matched no AI platform)"
 
 
+class DroppedUserAgentInline(admin.TabularInline):
+    model = DroppedUserAgent
+    formset = LimitedInlineFormSet
+    extra = 0
+    max_num = 0
+    can_delete = False
+    fields = ["raw_user_agent", "count", "first_seen_at", "last_seen_at"]
+    readonly_fields = fields
+    ordering = ["-count", "raw_user_agent"]
+    verbose_name_plural = "Top dropped user agents (matched no AI agent)"
+
+
 @admin.register(Connection)
 class ConnectionAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
     list_display = [
         "id",
         "brand",
         "website",
+        "kind",
         "provider",
         "status",
         "created_at",
         "last_pushed_at",
         "has_error",
     ]
-    list_filter = ["status", "provider"]
+    list_filter = ["status", "kind", "provider"]
     list_select_related = ["brand"]
     search_fields = ["=id", "website", "brand__name"]
     form = ConnectionForm
@@ -93,10 +132,17 @@ class ConnectionAdmin(OrganizationScopedAdmin, SummarizedDeleteAdmin):
         # a disabled connection is never re-activated: register a new one.
         if obj is None:
             return self.readonly_fields
-        return [*self.readonly_fields, "status", "brand", "website", "provider"]
+        return [*self.readonly_fields, "status", "brand", "website", "kind", "provider"]
 
     actions = ["disable", "crawl_now"]
-    inlines = [PushLogInline, DroppedReferrerInline]
+    inlines = [PushLogInline, DroppedReferrerInline, DroppedUserAgentInline]
+
+    def get_inlines(self, request, obj):
+        # A connection's dropped values are referrers or user agents, after its kind.
+        if obj is not None and obj.kind != KIND_REFERRAL:
+            return [PushLogInline, DroppedUserAgentInline]
+        return [PushLogInline, DroppedReferrerInline]
+
     cascade = staticmethod(connections_cascade)
 
     @admin.display(boolean=True, description="error")

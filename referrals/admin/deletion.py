@@ -11,11 +11,14 @@ from django.utils.text import capfirst
 from referrals.admin.big_tables import count_capped, count_label
 from referrals.db.citus import citus_installed
 from referrals.models import (
+    AgentTrafficRow,
     ApiKey,
     Brand,
     Connection,
+    DailyAgentTotal,
     DailyPlatformTotal,
     DroppedReferrer,
+    DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
     PushLog,
@@ -27,7 +30,16 @@ from referrals.models import (
 # delete trigger then finds nothing to subtract from (it never inserts), where matching each
 # group against a million deleted rows took 80 s (a nested loop). The rows go before the
 # pages they point at.
-BIG_TABLES = (DailyPlatformTotal, ReferralRow, PushLog, DroppedReferrer, SitemapPage)
+BIG_TABLES = (
+    DailyPlatformTotal,
+    DailyAgentTotal,
+    ReferralRow,
+    AgentTrafficRow,
+    PushLog,
+    DroppedReferrer,
+    DroppedUserAgent,
+    SitemapPage,
+)
 
 Cascade = dict[type[Model], QuerySet]
 
@@ -42,7 +54,15 @@ def connections_cascade(connections: QuerySet) -> Cascade:
     brands = list(connections.values_list("brand_id", flat=True).distinct())  # values prune
     return {
         model: model.objects.filter(brand__in=brands, connection__in=connections)
-        for model in (ReferralRow, DailyPlatformTotal, PushLog, DroppedReferrer)
+        for model in (
+            ReferralRow,
+            DailyPlatformTotal,
+            AgentTrafficRow,
+            DailyAgentTotal,
+            PushLog,
+            DroppedReferrer,
+            DroppedUserAgent,
+        )
     }
 
 

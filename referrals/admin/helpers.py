@@ -9,10 +9,12 @@ from django.forms.models import BaseInlineFormSet
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
 from referrals.models import (
+    AgentTrafficRow,
     ApiKey,
     Brand,
     Connection,
     DroppedReferrer,
+    DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
     PriorityPath,
@@ -35,6 +37,8 @@ ORGANIZATION_PATHS = {
     ReferralRow: "brand__organization",
     PushLog: "connection__brand__organization",
     DroppedReferrer: "brand__organization",
+    AgentTrafficRow: "brand__organization",
+    DroppedUserAgent: "brand__organization",
     PriorityPath: "brand__organization",
     WebsiteCrawl: "brand__organization",
 }

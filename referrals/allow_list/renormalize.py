@@ -1,4 +1,5 @@
-"""Re-apply the current allow-list to stored rows (renormalize_referrers), in bounded batches.
+"""Re-apply the current allow-list to stored rows (renormalize_referrers), in bounded batches,
+and the current AI-agent list to stored agent-traffic rows (renormalize_agents).
 
 One grouped read finds the (referrer, platform) pairs the allow-list now maps elsewhere. The
 rows are then walked brand by brand in ranges of at most `batch_size` (1,000) ids of the primary key
@@ -16,11 +17,22 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Count, Max
 
+from referrals.allow_list.agent_list import agent_matcher_build
 from referrals.allow_list.platforms import matcher_build
 from referrals.ingest.upsert import with_retries
-from referrals.models import AIPlatform, Brand, Connection, ReferralRow
+from referrals.models import (
+    KIND_AGENT,
+    AgentTrafficRow,
+    AIAgent,
+    AIPlatform,
+    Brand,
+    Connection,
+    ReferralRow,
+)
+from referrals.reporting.agents import agent_rollup_refresh
 
 DEFAULT_BATCH_SIZE = 1000
 _IN_CHUNK = 500  # raw values per UPDATE statement
@@ -160,3 +172,43 @@ def referrers_renormalize(
             if pause:
                 time.sleep(pause)
     return plan.changes
+
+
+@dataclass(frozen=True)
+class AgentChange:
+    raw_user_agent: str
+    old_agent: str | None
+    new_agent: str | None
+    rows: int
+
+
+def agents_renormalize(*, dry_run: bool = False) -> list[AgentChange]:
+    """Re-apply the current agent list to stored agent-traffic rows, as referrers_renormalize
+    does for referrers: one grouped read, the distinct user agents classified as one batch,
+    one UPDATE per target agent (by the user agents' keys). Rows no agent matches any more
+    keep their hits with a NULL agent, which the read side skips."""
+    matcher = agent_matcher_build()
+    names = dict(AIAgent.objects.values_list("id", "name"))
+    grouped = list(
+        AgentTrafficRow.objects.values_list("user_agent_key", "raw_user_agent", "agent_id")
+        .annotate(rows=Count("id"))
+        .order_by()
+    )
+    new_ids = matcher.classify([raw for _, raw, _, _ in grouped])
+    changes: list[AgentChange] = []
+    targets: dict[int | None, list[str]] = {}
+    for (key, raw, agent_id, rows), new_id in zip(grouped, new_ids, strict=True):
+        if new_id != agent_id:
+            changes.append(AgentChange(raw, names.get(agent_id), names.get(new_id), rows))
+            targets.setdefault(new_id, []).append(key)
+    if not dry_run and changes:
+        with transaction.atomic():
+            for new_id, keys in targets.items():
+                for start in range(0, len(keys), 500):
+                    AgentTrafficRow.objects.filter(
+                        user_agent_key__in=keys[start : start + 500]
+                    ).update(agent_id=new_id)
+            # The agent rollup has no triggers: recompute it for every agent connection.
+            for connection in Connection.objects.filter(kind=KIND_AGENT):
+                agent_rollup_refresh(connection=connection)
+    return sorted(changes, key=lambda change: (-change.rows, change.raw_user_agent))

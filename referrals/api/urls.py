@@ -3,8 +3,8 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from referrals.connections.api import ConnectionViewSet
-from referrals.ingest.api import PushEventsView
+from referrals.connections.api import AgentConnectionViewSet, ConnectionViewSet
+from referrals.ingest.api import AgentPushEventsView, PushEventsView
 from referrals.sitemap.api import (
     SitemapExportView,
     SitemapPageDetailView,
@@ -14,6 +14,8 @@ from referrals.sitemap.api import (
 
 connections = ConnectionViewSet.as_view({"get": "list", "post": "create"})
 connection = ConnectionViewSet.as_view({"get": "retrieve", "delete": "destroy"})
+agent_connections = AgentConnectionViewSet.as_view({"get": "list", "post": "create"})
+agent_connection = AgentConnectionViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 
 urlpatterns = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
@@ -34,6 +36,17 @@ urlpatterns = [
         "<str:brand_id>/ai-referrals/connections/<str:connection_id>/events",
         PushEventsView.as_view(),
         name="push-events",
+    ),
+    path("<str:brand_id>/agent-traffic/connections", agent_connections, name="agent-connections"),
+    path(
+        "<str:brand_id>/agent-traffic/connections/<str:connection_id>",
+        agent_connection,
+        name="agent-connection",
+    ),
+    path(
+        "<str:brand_id>/agent-traffic/connections/<str:connection_id>/events",
+        AgentPushEventsView.as_view(),
+        name="agent-push-events",
     ),
     path("<str:brand_id>/sitemap/pages", SitemapPageListView.as_view(), name="sitemap-pages"),
     path(

@@ -16,13 +16,17 @@ from referrals.api.schema import (
     validation_error_response,
 )
 from referrals.connections import services
-from referrals.connections.filters import ConnectionFilter, QueryFilterBackend
+from referrals.connections.filters import (
+    AgentConnectionFilter,
+    ConnectionFilter,
+    QueryFilterBackend,
+)
 from referrals.connections.serializers import (
     ConnectionListSerializer,
     ConnectionRegisterSerializer,
     ConnectionSerializer,
 )
-from referrals.models import Connection
+from referrals.models import KIND_AGENT, KIND_REFERRAL, Connection
 from referrals.tenancy.permissions import HasConfigureScope, HasQueryScope
 from referrals.tenancy.scoping import BrandScopedMixin, connection_for_brand
 
@@ -31,7 +35,10 @@ NOT_AN_OBJECT = 'The request body must be a JSON object: {"website": "...", "pro
 
 
 class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
-    """Register, list, read and disable the push connections of a brand."""
+    """Register, list, read and disable the push connections of a brand (of one kind: the
+    referral ones here, the agent-traffic ones in AgentConnectionViewSet)."""
+
+    kind = KIND_REFERRAL
 
     # The model, for drf-spectacular and django-filter; rows come from the brand (get_queryset).
     queryset = Connection.objects.none()
@@ -42,7 +49,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
     lookup_value_regex = "[^/]+"
 
     def get_queryset(self):
-        return self.get_brand().connections.all()
+        return self.get_brand().connections.filter(kind=self.kind)
 
     def get_permissions(self):
         if self.action in ("create", "destroy"):
@@ -70,7 +77,9 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
         if not body.is_valid():
             raise RequestValidationError(serializer_error_items(body, BODY))
         try:
-            connection = services.connection_register(brand=brand, **body.validated_data)
+            connection = services.connection_register(
+                brand=brand, kind=self.kind, **body.validated_data
+            )
         except (InvalidWebsite, services.InvalidProvider) as exc:
             raise ValidationError(str(exc)) from None
         except services.ConnectionConflict as exc:
@@ -101,7 +110,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
         },
     )
     def retrieve(self, request, brand_id: str, connection_id: str):
-        connection = connection_for_brand(self.get_brand(), connection_id)
+        connection = connection_for_brand(self.get_brand(), connection_id, self.kind)
         return Response(ConnectionSerializer(connection).data)
 
     @extend_schema(
@@ -114,7 +123,64 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
         },
     )
     def destroy(self, request, brand_id: str, connection_id: str):
-        connection = connection_for_brand(self.get_brand(), connection_id)
+        connection = connection_for_brand(self.get_brand(), connection_id, self.kind)
         with transaction.atomic():
             connection = services.connection_disable(connection=connection)
         return Response(ConnectionSerializer(connection).data)
+
+
+class AgentConnectionViewSet(ConnectionViewSet):
+    """Register, list, read and disable the agent-traffic connections of a brand (CDN and
+    server logs): the same connection object and rules, their own providers."""
+
+    kind = KIND_AGENT
+    filterset_class = AgentConnectionFilter
+
+    @extend_schema(
+        operation_id="agent_connections_create",
+        parameters=[BRAND_ID_PARAM],
+        request=ConnectionRegisterSerializer,
+        responses={
+            201: ConnectionSerializer,
+            **error_responses(400, 409, 413, *COMMON_ERRORS),
+            **validation_error_response(),
+        },
+    )
+    def create(self, request, brand_id: str):
+        return super().create(request, brand_id)
+
+    @extend_schema(
+        operation_id="agent_connections_list",
+        parameters=[BRAND_ID_PARAM],
+        responses={
+            200: ConnectionListSerializer,
+            **error_responses(400, *COMMON_ERRORS),
+            **validation_error_response(),
+        },
+    )
+    def list(self, request, brand_id: str):
+        return super().list(request, brand_id)
+
+    @extend_schema(
+        operation_id="agent_connections_retrieve",
+        parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
+        responses={
+            200: ConnectionSerializer,
+            **error_responses(*COMMON_ERRORS),
+            **validation_error_response(),
+        },
+    )
+    def retrieve(self, request, brand_id: str, connection_id: str):
+        return super().retrieve(request, brand_id, connection_id)
+
+    @extend_schema(
+        operation_id="agent_connections_disable",
+        parameters=[BRAND_ID_PARAM, CONNECTION_ID_PARAM],
+        responses={
+            200: ConnectionSerializer,
+            **error_responses(*COMMON_ERRORS),
+            **validation_error_response(),
+        },
+    )
+    def destroy(self, request, brand_id: str, connection_id: str):
+        return super().destroy(request, brand_id, connection_id)

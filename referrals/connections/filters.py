@@ -5,7 +5,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
 from referrals.api.errors import QUERY, RequestValidationError, field_error_items
-from referrals.models import PROVIDERS, Connection
+from referrals.models import AGENT_PROVIDERS, PROVIDERS, Connection
 
 
 class ConnectionFilter(django_filters.FilterSet):
@@ -57,3 +57,9 @@ class _Coded(str):
         text = super().__new__(cls, message)
         text.code = code
         return text
+
+
+class AgentConnectionFilter(ConnectionFilter):
+    provider = django_filters.ChoiceFilter(
+        choices=list(AGENT_PROVIDERS.items()), help_text="Only connections of this provider."
+    )

@@ -5,7 +5,8 @@ from django.utils import timezone
 
 from referrals.allow_list.website import website_canonical
 from referrals.models import (
-    PROVIDERS,
+    KIND_REFERRAL,
+    PROVIDERS_BY_KIND,
     Brand,
     Connection,
     GoogleAnalyticsIntegration,
@@ -30,23 +31,33 @@ class InvalidProvider(ValueError):
     pass
 
 
-def connection_register(*, brand: Brand, website: str, provider: str) -> Connection:
-    """Register a push connection; the database has the last word on the active-one rule."""
+def connection_register(
+    *, brand: Brand, website: str, provider: str, kind: str = KIND_REFERRAL
+) -> Connection:
+    """Register a push connection of a kind (referral or agent traffic), with that kind's
+    providers; the database has the last word on the one-active-per-kind rule. A live Google
+    Analytics integration blocks referral connections only: it says nothing of server logs."""
     website = website_canonical(website)
-    if provider not in PROVIDERS:
+    providers = PROVIDERS_BY_KIND[kind]
+    if provider not in providers:
         raise InvalidProvider(
-            UNKNOWN_PROVIDER.format(provider=provider, supported=", ".join(sorted(PROVIDERS)))
+            UNKNOWN_PROVIDER.format(provider=provider, supported=", ".join(sorted(providers)))
         )
-    if GoogleAnalyticsIntegration.objects.filter(
-        brand=brand, website=website, active=True
-    ).exists():
+    if (
+        kind == KIND_REFERRAL
+        and GoogleAnalyticsIntegration.objects.filter(
+            brand=brand, website=website, active=True
+        ).exists()
+    ):
         raise ConnectionConflict(GA_INTEGRATION_EXISTS.format(website=website))
     try:
         with transaction.atomic():
-            return Connection.objects.create(brand=brand, website=website, provider=provider)
+            return Connection.objects.create(
+                brand=brand, website=website, provider=provider, kind=kind
+            )
     except IntegrityError:
         existing = Connection.objects.filter(
-            brand=brand, website=website, status=Connection.STATUS_ACTIVE
+            brand=brand, website=website, kind=kind, status=Connection.STATUS_ACTIVE
         ).first()
         raise ConnectionConflict(
             ACTIVE_CONNECTION_EXISTS.format(website=website, id=existing.pk if existing else "?")

@@ -120,9 +120,11 @@ def short_day(day: date) -> str:
     return f"{day:%b} {day.day}"
 
 
-def _column_title(day: date, series: Sequence[Series], index: int, total: int) -> str:
+def _column_title(
+    day: date, series: Sequence[Series], index: int, total: int, unit: str = "AI session"
+) -> str:
     parts = [f"{s.name} {s.values[index]:,}" for s in series if s.values[index]]
-    head = f"{day.isoformat()}: {total:,} AI session{'' if total == 1 else 's'}"
+    head = f"{day.isoformat()}: {total:,} {unit}{'' if total == 1 else 's'}"
     return f"{head} — {', '.join(parts)}" if parts else head
 
 
@@ -134,6 +136,7 @@ def stacked_bars(
     height: int = HEIGHT,
     y_ticks: int = Y_TICKS,
     max_x_labels: int = MAX_X_LABELS,
+    unit: str = "AI session",
 ) -> StackedBarChart:
     """Stack each series' value per day, first series at the bottom.
 
@@ -177,7 +180,7 @@ def stacked_bars(
                 x=round(x, 2),
                 width=round(slot, 2),
                 total=totals[i],
-                title=_column_title(day, series, i, totals[i]),
+                title=_column_title(day, series, i, totals[i], unit),
                 bars=bars,
             )
         )

@@ -1,4 +1,5 @@
-"""CSV export of a dashboard view: one row per day x platform x page, streamed.
+"""CSV exports of a dashboard view, streamed: referrals (one row per day x platform x page) and
+AI agents (one row per day x agent x page).
 
 Cells go through the shared writer (referrals.reporting.files: BOM, formula guard); numbers are
 written as numbers, revenue with its stored precision (trailing zeros dropped).
@@ -47,5 +48,39 @@ def csv_lines(rows: Iterable[dict], *, website: str) -> Iterator[bytes]:
     return csv_chunks(header=HEADER, rows=cells)
 
 
-def export_filename(*, brand_id: int, website: str, start: date, end: date) -> str:
-    return f"ai-traffic-{brand_id}-{website}-{start.isoformat()}-{end.isoformat()}.csv"
+AGENT_HEADER = (
+    "date",
+    "website",
+    "agent",
+    "purpose",
+    "platform",
+    "page",
+    "url",
+    "hits",
+    "verified_hits",
+)
+
+
+def agent_csv_lines(rows: Iterable[dict], *, website: str) -> Iterator[bytes]:
+    """The AI-agents export's encoded chunks, from rows of agents.agent_export_rows."""
+    cells = (
+        (
+            row["date"].isoformat(),
+            website,
+            row["agent__name"],
+            row["agent__purpose"],
+            row["agent__platform__name"],
+            row["page__raw_page_value"],
+            row["page__url"],
+            row["sum_hits"],
+            row["sum_verified"],
+        )
+        for row in rows
+    )
+    return csv_chunks(header=AGENT_HEADER, rows=cells)
+
+
+def export_filename(
+    *, brand_id: int, website: str, start: date, end: date, prefix: str = "ai-traffic"
+) -> str:
+    return f"{prefix}-{brand_id}-{website}-{start.isoformat()}-{end.isoformat()}.csv"

@@ -7,4 +7,5 @@ from referrals.dashboard import views
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("export.csv", views.export_csv, name="dashboard-export"),
+    path("agents.csv", views.export_agents_csv, name="dashboard-agents-export"),
 ]

@@ -6,6 +6,7 @@ panel shows the active connection, or the newest disabled one when none is activ
 """
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
@@ -15,7 +16,8 @@ from django.utils import timezone
 from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_safe
 
-from referrals.dashboard.csv_export import csv_lines, export_filename
+from referrals.dashboard import agents as agent_section
+from referrals.dashboard.csv_export import agent_csv_lines, csv_lines, export_filename
 from referrals.dashboard.metrics import (
     connection_health,
     kpis,
@@ -47,7 +49,7 @@ from referrals.dashboard.state import (
     resolve_website,
     resolve_window,
 )
-from referrals.models import Brand, Connection
+from referrals.models import KIND_AGENT, Brand, Connection
 from referrals.reporting.window import DEFAULT_WINDOW_DAYS
 
 PRESET_DAYS = (7, DEFAULT_WINDOW_DAYS, 90, 365)
@@ -62,6 +64,9 @@ class Resolved:
     connection: Connection | None  # the active one: the rows we read
     shown_connection: Connection | None  # for the health panel
     state: ViewState
+    # The same for the website's agent-traffic connections (the "AI agents" section).
+    agent_connection: Connection | None = None
+    shown_agent_connection: Connection | None = None
     messages: list[str] = field(default_factory=list)
 
 
@@ -79,21 +84,40 @@ def _resolve(request) -> Resolved | None:
         if brand is None:
             raise Http404("No such brand.")
 
-    connections = dashboard_connections(brand=brand)
-    websites = sorted({c.website for c in connections})
+    every = dashboard_connections(brand=brand)
+    websites = sorted({c.website for c in every})
+    connections = [c for c in every if c.kind != KIND_AGENT]
+    agent_connections = [c for c in every if c.kind == KIND_AGENT]
     active = {c.website: c for c in connections if c.is_active}
-    # Prefer a website that is being read: a disabled-only website shows no data.
-    default = min(active) if active else (websites[0] if websites else None)
+    agents_active = {c.website: c for c in agent_connections if c.is_active}
+    # The brand's default website, as the Sitemap API's (sitemap_site_resolve): that of its
+    # oldest active connection, referral or agent traffic alike (a brand that only sends agent
+    # traffic still has a website to show). Registering another website never changes it; with
+    # no active connection, the first website (disabled-only: its health panel, no data).
+    live = [c for c in every if c.is_active]
+    oldest = min(live, key=lambda c: (c.created_at, c.pk), default=None)
+    default = oldest.website if oldest else (websites[0] if websites else None)
     website, messages = resolve_website(
         request.GET.get("website"), websites=websites, default=default
     )
     connection = active.get(website)
     shown = connection or next((c for c in connections if c.website == website), None)
+    agent_connection = agents_active.get(website)
+    shown_agents = agent_connection or next(
+        (c for c in agent_connections if c.website == website), None
+    )
+
+    def latest() -> date | None:
+        if connection is not None:
+            return dashboard_latest_date(connection=connection)
+        if agent_connection is not None:
+            return agent_section.agent_latest_date(connection=agent_connection)
+        return None
 
     window, date_messages = resolve_window(
         request.GET.get("start_date"),
         request.GET.get("end_date"),
-        latest=lambda: dashboard_latest_date(connection=connection) if connection else None,
+        latest=latest,
         today=timezone.localdate(),
     )
     sort, sort_messages = resolve_sort(request.GET.get("sort"))
@@ -115,6 +139,8 @@ def _resolve(request) -> Resolved | None:
         shown_connection=shown,
         state=state,
         messages=messages + date_messages + sort_messages + page_messages,
+        agent_connection=agent_connection,
+        shown_agent_connection=shown_agents,
     )
 
 
@@ -198,7 +224,35 @@ def dashboard(request):
                 )
             ),
         }
+    if resolved.shown_agent_connection is not None:
+        context["agents"] = _agents(request, resolved)
     return render(request, "dashboard/index.html", context)
+
+
+def _agents(request, resolved: Resolved) -> dict:
+    """The "AI agents" section: the report of the active agent connection and the health of
+    the one shown (the active one, else the newest disabled one)."""
+    shown, connection = resolved.shown_agent_connection, resolved.agent_connection
+    section = {"connection": shown, "active": connection is not None, "has_data": False}
+    if connection is not None:
+        section |= agent_section.agents_report(connection=connection, window=resolved.state.window)
+    label, tone = connection_health(shown, now=timezone.now())
+    if section["has_data"]:
+        section["tables"] = [
+            ("By platform", "agent-platforms-table", section["platforms"]),
+            ("By purpose", "agent-purposes-table", section["purposes"]),
+            ("By agent", "agent-agents-table", section["agents"]),
+        ]
+    return section | {
+        "health": {"label": label, "tone": tone},
+        "pushes": agent_section.agent_recent_pushes(connection=shown),
+        "dropped": agent_section.agent_dropped(connection=shown),
+        "events_url": request.build_absolute_uri(
+            reverse(
+                "agent-push-events", kwargs={"brand_id": shown.brand_id, "connection_id": shown.pk}
+            )
+        ),
+    }
 
 
 @require_safe
@@ -224,6 +278,38 @@ def export_csv(request):
     )
     filename = export_filename(
         brand_id=state.brand_id, website=state.website or "none", start=state.start, end=state.end
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@require_safe
+@login_required
+@cache_control(private=True, no_cache=True)
+def export_agents_csv(request):
+    """The AI-agents section of the current view as CSV: hits per day x agent x page."""
+    resolved = _resolve(request)
+    if resolved is None:
+        raise Http404("No such brand.")
+    if resolved.messages:
+        return HttpResponseBadRequest(
+            "\n".join(resolved.messages), content_type="text/plain; charset=utf-8"
+        )
+    state, connection = resolved.state, resolved.agent_connection
+    rows = (
+        agent_section.agent_export_rows(connection=connection, window=state.window)
+        if connection is not None
+        else ()
+    )
+    response = StreamingHttpResponse(
+        agent_csv_lines(rows, website=state.website or ""), content_type="text/csv; charset=utf-8"
+    )
+    filename = export_filename(
+        brand_id=state.brand_id,
+        website=state.website or "none",
+        start=state.start,
+        end=state.end,
+        prefix="ai-agents",
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

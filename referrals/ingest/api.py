@@ -13,6 +13,7 @@ from referrals.api.schema import BRAND_ID_PARAM, CONNECTION_ID_PARAM, error_resp
 from referrals.ingest import compression, parse
 from referrals.ingest import pipeline as ingest
 from referrals.ingest import schema as events
+from referrals.ingest.kinds import AGENTS, REFERRALS
 from referrals.ingest.parse import PushError
 from referrals.ingest.pipeline import PushContext
 from referrals.models import Connection
@@ -115,7 +116,18 @@ class EventSchemaExtension(OpenApiSerializerExtension):
     target_class = EventSchema
 
     def map_serializer(self, auto_schema, direction):
-        return events.openapi_event()
+        return events.REFERRAL_EVENTS.openapi_event()
+
+
+class AgentEventSchema(serializers.Serializer):
+    """The agent-traffic push event in the OpenAPI schema (schema.AGENT_EVENT_FIELDS)."""
+
+
+class AgentEventSchemaExtension(OpenApiSerializerExtension):
+    target_class = AgentEventSchema
+
+    def map_serializer(self, auto_schema, direction):
+        return events.AGENT_EVENTS.openapi_event()
 
 
 class PushOutcomeSchema(serializers.Serializer):
@@ -138,15 +150,9 @@ class ValidationErrorSchema(serializers.Serializer):
     )
 
 
-class PushEventsView(BrandScopedMixin, APIView):
-    """Validate, normalize and upsert a batch of daily rows (all or nothing)."""
-
-    permission_classes = [HasConfigureScope]
-    throttle_classes = [PushRateThrottle]
-    parser_classes = []  # the body is read as a bounded stream by read_body
-
-    @extend_schema(
-        operation_id="push_events",
+def _push_schema(operation_id: str, event_schema: type[serializers.Serializer]):
+    return extend_schema(
+        operation_id=operation_id,
         parameters=[
             BRAND_ID_PARAM,
             CONNECTION_ID_PARAM,
@@ -154,8 +160,8 @@ class PushEventsView(BrandScopedMixin, APIView):
             CONTENT_ENCODING_PARAM,
         ],
         request={
-            "application/json": OpenApiRequest(EventSchema(many=True)),
-            "application/x-ndjson": OpenApiRequest(EventSchema),
+            "application/json": OpenApiRequest(event_schema(many=True)),
+            "application/x-ndjson": OpenApiRequest(event_schema),
         },
         responses={
             200: PushOutcomeSchema,
@@ -163,8 +169,27 @@ class PushEventsView(BrandScopedMixin, APIView):
             **error_responses(400, 401, 403, 404, 410, 413, 415, 429, 503),
         },
     )
+
+
+class PushEventsView(BrandScopedMixin, APIView):
+    """Validate, normalize and upsert a batch of daily rows (all or nothing).
+
+    One view for both kinds of rows: `row_kind` says which (referral rows here, agent-traffic
+    rows in AgentPushEventsView); the connection must be of that kind.
+    """
+
+    permission_classes = [HasConfigureScope]
+    throttle_classes = [PushRateThrottle]
+    parser_classes = []  # the body is read as a bounded stream by read_body
+    row_kind = REFERRALS
+
+    @_push_schema("push_events", EventSchema)
     def post(self, request, brand_id: str, connection_id: str):
-        connection = connection_for_brand(self.get_brand(), connection_id)
+        return self.push(request, connection_id)
+
+    def push(self, request, connection_id: str):
+        kind = self.row_kind
+        connection = connection_for_brand(self.get_brand(), connection_id, kind.connection_kind)
         context = PushContext(
             connection=connection,
             api_key_id=request.auth.pk,
@@ -177,8 +202,18 @@ class PushEventsView(BrandScopedMixin, APIView):
             context.dry_run = dry_run_flag(request)
             fmt = body_format(request)  # 415 before reading a body we could not parse
             body = read_body(request, settings.PUSH_MAX_BODY_BYTES)
-            outcome = ingest.push_events(context=context, body=body, fmt=fmt)
+            outcome = ingest.push_events(context=context, body=body, fmt=fmt, kind=kind)
         except PushError as error:
             ingest.push_record_failure(context=context, error=error)
             return Response(error.body, status=error.status)
         return Response(outcome.as_body())
+
+
+class AgentPushEventsView(PushEventsView):
+    """Daily agent-traffic rows (user agent, page, hits) from CDN and server logs."""
+
+    row_kind = AGENTS
+
+    @_push_schema("push_agent_events", AgentEventSchema)
+    def post(self, request, brand_id: str, connection_id: str):
+        return self.push(request, connection_id)

@@ -11,7 +11,7 @@ import msgspec
 from django.conf import settings
 
 from referrals.ingest import schema as events
-from referrals.ingest.schema import Row
+from referrals.ingest.schema import REFERRAL_EVENTS, EventSchema
 
 FORMAT_JSON = "json"
 FORMAT_NDJSON = "ndjson"
@@ -86,15 +86,15 @@ def _ndjson_lines(body: bytes) -> list[tuple[int, bytes]]:
     return [(n, line) for n, line in enumerate(body.split(b"\n"), 1) if line.strip()]
 
 
-def _parse_fast(body: bytes, fmt: str) -> list[Row] | None:
+def _parse_fast(body: bytes, fmt: str, schema: EventSchema = REFERRAL_EVENTS) -> list | None:
     """The whole batch through msgspec, or None when anything needs the careful path."""
     if b"\\u0000" in body:
         return None
     try:
         if fmt == FORMAT_JSON:
-            decoded = events.fast_batch_decoder.decode(body)
+            decoded = schema.fast_batch_decoder.decode(body)
         else:
-            decode = events.fast_event_decoder.decode
+            decode = schema.fast_event_decoder.decode
             decoded = [decode(line) for _, line in _ndjson_lines(body)]
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
         return None  # msgspec raises UnicodeDecodeError for invalid UTF-8 inside a string
@@ -102,7 +102,7 @@ def _parse_fast(body: bytes, fmt: str) -> list[Row] | None:
         return None
     if max(event.date for event in decoded) > events.latest_allowed_date():
         return None
-    return events.rows_from_fast(decoded)
+    return schema.rows_from_fast(decoded)
 
 
 def _decode_careful(body: bytes, fmt: str) -> list:
@@ -142,23 +142,25 @@ def _decode_careful(body: bytes, fmt: str) -> list:
     return decoded
 
 
-def _parse_careful(body: bytes, fmt: str) -> tuple[list[Row], list[str]]:
+def _parse_careful(
+    body: bytes, fmt: str, schema: EventSchema = REFERRAL_EVENTS
+) -> tuple[list, list[str]]:
     """Every event through the authoritative validator; 422 with all errors when any fail."""
     decoded = _decode_careful(body, fmt)
     if not decoded:
         raise PushError(400, EMPTY_ARRAY if fmt == FORMAT_JSON else EMPTY_BODY)
     latest = events.latest_allowed_date()
-    rows: list[Row] = []
+    rows: list = []
     errors: list[dict] = []
     unknown: dict[str, int] = {}
     for index, event in enumerate(decoded):
-        row, event_errors = events.validate_event(event, index, latest)
+        row, event_errors = schema.validate_event(event, index, latest)
         if event_errors:
             errors.extend(event_errors)
         else:
             rows.append(row)
         if isinstance(event, dict):
-            for name in event.keys() - events.FIELDS_SET:
+            for name in event.keys() - schema.names_set:
                 unknown.setdefault(name, index)
     if errors:
         raise PushError(422, errors[:MAX_LISTED], error_count=len(errors))
@@ -168,15 +170,17 @@ def _parse_careful(body: bytes, fmt: str) -> tuple[list[Row], list[str]]:
     return rows, capped(warnings, len(warnings))
 
 
-def events_parse(body: bytes, fmt: str) -> tuple[list[Row], list[str]]:
-    """Validated rows and warnings, or PushError (400/413/422)."""
+def events_parse(
+    body: bytes, fmt: str, schema: EventSchema = REFERRAL_EVENTS
+) -> tuple[list, list[str]]:
+    """Validated rows (of `schema`) and warnings, or PushError (400/413/422)."""
     if body.startswith(_UTF8_BOM):
         body = body[len(_UTF8_BOM) :]
     if not body.strip():
         raise PushError(400, EMPTY_BODY)
     if fmt == FORMAT_NDJSON and body.count(b"\n") >= settings.PUSH_MAX_EVENTS:
         _check_count(len(_ndjson_lines(body)))  # before decoding anything
-    rows = _parse_fast(body, fmt)
+    rows = _parse_fast(body, fmt, schema)
     if rows is not None:
         return rows, []
-    return _parse_careful(body, fmt)
+    return _parse_careful(body, fmt, schema)

@@ -8,20 +8,19 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from referrals.allow_list.platforms import current_matcher
 from referrals.ingest import upsert
+from referrals.ingest.kinds import NOT_AN_AI_PLATFORM, REFERRALS, RowKind
 from referrals.ingest.parse import MAX_LISTED, PushError, capped, events_parse
-from referrals.ingest.schema import Row
 from referrals.models import Connection, PushLog
 from referrals.ops.observe import push_observed
 
 logger = logging.getLogger(__name__)
 
 CONNECTION_DISABLED = "Connection {id} is disabled; register a new one and push to it."
-NOT_AN_AI_PLATFORM = "event {index}: referrer {referrer!r} is not an AI platform"
+__all__ = ["CONNECTION_DISABLED", "NOT_AN_AI_PLATFORM", "push_events", "push_record_failure"]
 DUPLICATE_KEYS = (
-    "{count} event(s) repeat the key (date, raw_referrer_value, raw_page_value) of an "
-    "earlier event in this batch; the last occurrence was kept (first: event {index})"
+    "{count} event(s) repeat the key {key} of an earlier event in this batch; the last "
+    "occurrence was kept (first: event {index})"
 )
 
 
@@ -46,40 +45,42 @@ class PushOutcome:
 
 @dataclass
 class Normalized:
-    rows: list[tuple[Row, int]]  # (row, platform id), de-duplicated, last occurrence kept
+    rows: list[tuple]  # (row, class id), de-duplicated, last occurrence kept
     outcome: PushOutcome
-    dropped: Counter  # raw referrer -> events rejected
+    dropped: Counter  # raw value -> events rejected
 
 
-def events_normalize(rows: list[Row], warnings: list[str]) -> Normalized:
-    matcher = current_matcher()
-    match = matcher.match
+def events_normalize(rows: list, warnings: list[str], kind: RowKind = REFERRALS) -> Normalized:
+    """Classify the batch's raw values (platforms or agents) and keep the last occurrence of
+    each upsert key; the rows whose value matches nothing are rejected and tallied."""
+    raw_field = kind.raw_field
+    values = [getattr(row, raw_field) for row in rows]
+    class_ids = kind.classify(values)
     outcome = PushOutcome(warnings=list(warnings))
     dropped: Counter = Counter()
     rejected_lines: list[str] = []
-    kept: dict[tuple, tuple[Row, int]] = {}
+    kept: dict[tuple, tuple] = {}
     first_duplicate = None
     duplicates = 0
-    for index, row in enumerate(rows):
-        platform_id = match(row.raw_referrer_value)
-        if platform_id is None:
-            dropped[row.raw_referrer_value] += 1
+    for index, (row, value, class_id) in enumerate(zip(rows, values, class_ids, strict=True)):
+        if class_id is None:
+            dropped[value] += 1
             if len(rejected_lines) < MAX_LISTED:
-                rejected_lines.append(
-                    NOT_AN_AI_PLATFORM.format(index=index, referrer=row.raw_referrer_value)
-                )
+                rejected_lines.append(kind.rejected.format(index=index, value=value))
             continue
-        key = (row.date, row.raw_referrer_value, row.raw_page_value)
+        key = (row.date, value, row.raw_page_value)
         if key in kept:
             duplicates += 1
             first_duplicate = index if first_duplicate is None else first_duplicate
             del kept[key]  # re-insert so the batch keeps the order of last occurrences
-        kept[key] = (row, platform_id)
+        kept[key] = (row, class_id)
     outcome.rejected = sum(dropped.values())
     outcome.accepted = len(rows) - outcome.rejected
     outcome.errors = capped(rejected_lines, outcome.rejected)
     if duplicates:
-        outcome.warnings.append(DUPLICATE_KEYS.format(count=duplicates, index=first_duplicate))
+        outcome.warnings.append(
+            DUPLICATE_KEYS.format(count=duplicates, key=kind.key_fields, index=first_duplicate)
+        )
     return Normalized(rows=list(kept.values()), outcome=outcome, dropped=dropped)
 
 
@@ -99,10 +100,12 @@ class PushContext:
         return int((time.monotonic() - self.started) * 1000)
 
 
-def push_events(*, context: PushContext, body: bytes, fmt: str) -> PushOutcome:
+def push_events(
+    *, context: PushContext, body: bytes, fmt: str, kind: RowKind = REFERRALS
+) -> PushOutcome:
     """Validate, normalize and store one batch, all or nothing; raises PushError on refusal."""
-    rows, warnings = events_parse(body, fmt)
-    normalized = events_normalize(rows, warnings)
+    rows, warnings = events_parse(body, fmt, kind.schema)
+    normalized = events_normalize(rows, warnings, kind)
     if context.dry_run:
         return normalized.outcome
     batch_id = next((row.batch_id for row in rows if row.batch_id), None)
@@ -117,9 +120,13 @@ def push_events(*, context: PushContext, body: bytes, fmt: str) -> PushOutcome:
         )
         if status != Connection.STATUS_ACTIVE:
             raise PushError(410, CONNECTION_DISABLED.format(id=context.connection.pk))
-        upsert.rows_upsert(connection=context.connection, rows=normalized.rows, now=now)
-        upsert.dropped_referrers_tally(
-            connection=context.connection, dropped=normalized.dropped, now=now
+        upsert.rows_upsert(
+            connection=context.connection, rows=normalized.rows, now=now, target=kind.target
+        )
+        if kind.after_upsert is not None and normalized.rows:
+            kind.after_upsert(context.connection, {row.date for row, _ in normalized.rows})
+        upsert.dropped_tally(
+            connection=context.connection, dropped=normalized.dropped, now=now, target=kind.tally
         )
         _log_and_mark(context, 200, len(rows), normalized.outcome, batch_id, "", now)
 

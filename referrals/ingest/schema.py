@@ -1,7 +1,8 @@
-"""Push event schema, declared once (EVENT_FIELDS): the fast decoder, the validator, OpenAPI.
+"""Push event schemas, each declared once (EVENT_FIELDS for referral rows, AGENT_EVENT_FIELDS
+for agent-traffic rows): the fast decoder, the validator, OpenAPI.
 
-`EVENT_FIELDS` says each field's name, kind, whether it is required, its bounds and its error
-messages and types. Three things derive from it:
+A tuple of fields says each field's name, kind, whether it is required, its bounds and its
+error messages and types. Three things derive from it (an `EventSchema`):
 
 - `FastEvent`, a msgspec struct that decodes a whole well-formed batch in C;
 - `validate_event`, the authoritative validator: whenever the fast path refuses anything, the
@@ -25,6 +26,7 @@ from msgspec.structs import astuple
 MAX_COUNT = 2**63 - 1
 MAX_REVENUE = 10**12
 MAX_REFERRER = 512
+MAX_USER_AGENT = 1024
 MAX_PAGE = 2048
 MAX_BATCH_ID = 128
 _REVENUE_QUANTUM = Decimal("0.0001")
@@ -36,6 +38,7 @@ MSG_STRING = "Input should be a valid string"
 MSG_INT = "Input should be a valid integer"
 MSG_INT_FRACTION = "Input should be a valid integer, got a number with a fractional part"
 MSG_NUMBER = "Input should be a valid number"
+MSG_BOOL = "Input should be a valid boolean"
 MSG_FINITE = "Input should be a finite number"
 MSG_GE = "Input should be greater than or equal to 0"
 MSG_LE = "Input should be less than or equal to {limit}"
@@ -186,6 +189,21 @@ COUNT = Kind(
     check=_check_count,
     minimum=0,
 )
+
+
+def _check_boolean(field: Field, value: Any, latest: dt.date) -> bool:
+    if not isinstance(value, bool):  # JSON true/false only: no 0/1, no "true"
+        raise _type_error(field)
+    return value
+
+
+BOOLEAN = Kind(
+    decoded=bool,
+    value=bool,
+    openapi={"type": "boolean"},
+    type_error=(MSG_BOOL, "bool_type"),
+    check=_check_boolean,
+)
 AMOUNT = Kind(  # decoded as a float, as JSON numbers are; stored with 4 decimal places
     decoded=float,
     value=Decimal,
@@ -207,48 +225,24 @@ EVENT_FIELDS = (
     Field("purchase_revenue", AMOUNT, maximum=MAX_REVENUE),
     Field("batch_id", TEXT, max_length=MAX_BATCH_ID),
 )
-FIELDS = tuple(field.name for field in EVENT_FIELDS)
-FIELDS_SET = frozenset(FIELDS)
+AGENT_EVENT_FIELDS = (
+    Field(
+        "date", DATE, required=True, description="YYYY-MM-DD; not later than today (UTC) + 1 day."
+    ),
+    Field("raw_user_agent", TEXT, required=True, min_length=1, max_length=MAX_USER_AGENT),
+    Field("raw_page_value", TEXT, required=True, min_length=1, max_length=MAX_PAGE),
+    Field("hits", COUNT, required=True, maximum=MAX_COUNT),
+    Field(
+        "verified",
+        BOOLEAN,
+        description="Whether the sender checked the agent's IP against its operator's ranges.",
+    ),
+    Field("batch_id", TEXT, max_length=MAX_BATCH_ID),
+)
 
 
 def _optional(type_: Any, field: Field) -> Any:
     return type_ if field.required else type_ | None
-
-
-# --- the validated row ---------------------------------------------------------------------
-
-Row = NamedTuple("Row", [(f.name, _optional(f.kind.value, f)) for f in EVENT_FIELDS])
-Row.__doc__ = "A validated event, ready for normalization and the upsert."
-
-
-def validate_event(event: Any, index: int, latest: dt.date) -> tuple[Row | None, list[dict]]:
-    """Validate one decoded event: the row, or every error with its `loc`."""
-    if not isinstance(event, dict):
-        return None, [{"loc": ["body", index], "msg": MSG_OBJECT, "type": "model_type"}]
-    errors = []
-    values = []
-    for field in EVENT_FIELDS:
-        if field.name not in event:
-            if field.required:
-                errors.append(
-                    {"loc": ["body", index, field.name], "msg": MSG_MISSING, "type": "missing"}
-                )
-            values.append(None)
-            continue
-        value = event[field.name]
-        if value is None and not field.required:
-            values.append(None)
-            continue
-        try:
-            values.append(field.kind.check(field, value, latest))
-        except FieldError as exc:
-            errors.append({"loc": ["body", index, field.name], "msg": exc.msg, "type": exc.type})
-    if errors:
-        return None, errors
-    return Row._make(values), []
-
-
-# --- the fast path -------------------------------------------------------------------------
 
 
 def _fast_field(field: Field) -> tuple:
@@ -262,30 +256,73 @@ def _fast_field(field: Field) -> tuple:
     return (field.name, type_) if field.required else (field.name, type_ | None, None)
 
 
-FastEvent = msgspec.defstruct(
-    "FastEvent", [_fast_field(field) for field in EVENT_FIELDS], forbid_unknown_fields=True
-)
-FastEvent.__doc__ = "The strict common case; anything else falls back to `validate_event`."
-fast_event_decoder = msgspec.json.Decoder(FastEvent)
-fast_batch_decoder = msgspec.json.Decoder(list[FastEvent])
-_AMOUNTS = tuple(field.name for field in EVENT_FIELDS if field.kind is AMOUNT)
+class EventSchema:
+    """One kind of push event, from the one declaration of its fields: the validated row type
+    (`Row`), the careful validator, the fast decoders and the OpenAPI object."""
 
+    def __init__(self, row_name: str, fields: tuple[Field, ...]):
+        self.fields = fields
+        self.names = tuple(field.name for field in fields)
+        self.names_set = frozenset(self.names)
+        self.Row = NamedTuple(row_name, [(f.name, _optional(f.kind.value, f)) for f in fields])
+        self.Row.__doc__ = "A validated event, ready for normalization and the upsert."
+        self.FastEvent = msgspec.defstruct(
+            f"Fast{row_name}", [_fast_field(field) for field in fields], forbid_unknown_fields=True
+        )
+        self.FastEvent.__doc__ = "The strict common case; anything else is validated carefully."
+        self.fast_event_decoder = msgspec.json.Decoder(self.FastEvent)
+        self.fast_batch_decoder = msgspec.json.Decoder(list[self.FastEvent])
+        self._amounts = tuple(field.name for field in fields if field.kind is AMOUNT)
 
-def rows_from_fast(events: list[FastEvent]) -> list[Row]:
-    """The rows of decoded events, with the values `validate_event` gives (amounts as Decimal).
+    def validate_event(self, event: Any, index: int, latest: dt.date) -> tuple[Any, list[dict]]:
+        """Validate one decoded event: the row, or every error with its `loc`."""
+        if not isinstance(event, dict):
+            return None, [{"loc": ["body", index], "msg": MSG_OBJECT, "type": "model_type"}]
+        errors = []
+        values = []
+        for field in self.fields:
+            if field.name not in event:
+                if field.required:
+                    errors.append(
+                        {"loc": ["body", index, field.name], "msg": MSG_MISSING, "type": "missing"}
+                    )
+                values.append(None)
+                continue
+            value = event[field.name]
+            if value is None and not field.required:
+                values.append(None)
+                continue
+            try:
+                values.append(field.kind.check(field, value, latest))
+            except FieldError as exc:
+                errors.append(
+                    {"loc": ["body", index, field.name], "msg": exc.msg, "type": exc.type}
+                )
+        if errors:
+            return None, errors
+        return self.Row._make(values), []
 
-    Amounts are converted in place on the (throwaway) decoded structs; the rest is one
-    C-level astuple per event, cheaper than building each Row field by field in Python.
-    """
-    for name in _AMOUNTS:
-        for event in events:
-            value = getattr(event, name)
-            if value is not None:
-                setattr(event, name, revenue_decimal(value))
-    return list(map(Row._make, map(astuple, events)))
+    def rows_from_fast(self, events: list) -> list:
+        """The rows of decoded events, with the values `validate_event` gives (amounts as
+        Decimal).
 
+        Amounts are converted in place on the (throwaway) decoded structs; the rest is one
+        C-level astuple per event, cheaper than building each Row field by field in Python.
+        """
+        for name in self._amounts:
+            for event in events:
+                value = getattr(event, name)
+                if value is not None:
+                    setattr(event, name, revenue_decimal(value))
+        return list(map(self.Row._make, map(astuple, events)))
 
-# --- OpenAPI -------------------------------------------------------------------------------
+    def openapi_event(self) -> dict:
+        """The event object as an OpenAPI 3.0 schema."""
+        return {
+            "type": "object",
+            "properties": {field.name: _openapi_property(field) for field in self.fields},
+            "required": sorted(field.name for field in self.fields if field.required),
+        }
 
 
 def _openapi_property(field: Field) -> dict:
@@ -300,10 +337,17 @@ def _openapi_property(field: Field) -> dict:
     return {**field.kind.openapi, **{k: v for k, v in bounds.items() if v is not None}}
 
 
-def openapi_event() -> dict:
-    """The event object as an OpenAPI 3.0 schema."""
-    return {
-        "type": "object",
-        "properties": {field.name: _openapi_property(field) for field in EVENT_FIELDS},
-        "required": sorted(field.name for field in EVENT_FIELDS if field.required),
-    }
+REFERRAL_EVENTS = EventSchema("Row", EVENT_FIELDS)
+AGENT_EVENTS = EventSchema("AgentRow", AGENT_EVENT_FIELDS)
+
+# The referral event's names, as the rest of the code and the tests have always said them.
+FIELDS = REFERRAL_EVENTS.names
+FIELDS_SET = REFERRAL_EVENTS.names_set
+Row = REFERRAL_EVENTS.Row
+AgentRow = AGENT_EVENTS.Row
+FastEvent = REFERRAL_EVENTS.FastEvent
+fast_event_decoder = REFERRAL_EVENTS.fast_event_decoder
+fast_batch_decoder = REFERRAL_EVENTS.fast_batch_decoder
+validate_event = REFERRAL_EVENTS.validate_event
+rows_from_fast = REFERRAL_EVENTS.rows_from_fast
+openapi_event = REFERRAL_EVENTS.openapi_event

@@ -1,30 +1,35 @@
-"""Set-based writes of a push: site-map pages, the row upsert, the dropped-referrer tally.
+"""Set-based writes of a push: site-map pages, the row upsert, the dropped-value tally.
 
 PostgreSQL gets one COPY into a temporary table and one INSERT ... ON CONFLICT; SQLite gets
-one executemany of INSERT ... ON CONFLICT. Triggers on the rows keep the daily rollup
+one executemany of INSERT ... ON CONFLICT. Triggers on the referral rows keep the daily rollup
 (DailyPlatformTotal) in the same transaction. Rows are written in upsert-key order so that
 concurrent pushes lock keys in the same order, and unchanged rows are not rewritten (retries
-re-send identical data).
+re-send identical data). Both row kinds (referral rows, agent-traffic rows) go through the
+same code, each described by an `UpsertTarget` and a `TallyTarget`.
 """
 
+import functools
 import logging
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.db import OperationalError, transaction
 from django.db import connection as db
 
 from referrals.allow_list.referrers import referrer_tally_key
 from referrals.allow_list.website import page_location
-from referrals.ingest.schema import Row
 from referrals.models import (
+    AgentTrafficRow,
     Connection,
     DroppedReferrer,
+    DroppedUserAgent,
     ReferralRow,
     SitemapPage,
     page_key,
+    text_key,
 )
 from referrals.ops import metrics
 
@@ -32,10 +37,6 @@ logger = logging.getLogger(__name__)
 
 RETRY_ATTEMPTS = 4
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
-
-_ROWS = ReferralRow._meta.db_table
-_DROPPED = DroppedReferrer._meta.db_table
-_METRICS = ("platform_id", "pageviews", "sessions", "transactions", "purchase_revenue", "batch_id")
 
 
 def _retryable(exc: OperationalError) -> bool:
@@ -86,114 +87,237 @@ def pages_ensure(*, connection: Connection, raw_values: Iterable[str]) -> dict[s
     return {raw: ids[key] for key, raw in keys.items()}
 
 
-def rows_upsert(*, connection: Connection, rows: list[tuple[Row, int]], now) -> None:
-    """Insert or replace every row of the batch (the caller holds the transaction)."""
+@dataclass(frozen=True)
+class UpsertTarget:
+    """Where and how a row kind is upserted.
+
+    `columns` are the batch's columns with their PostgreSQL types, the upsert key's own
+    columns first (`key_length` of them, after brand_id and connection_id); `replaced` are
+    those a re-push replaces (compared first, so an unchanged row is not rewritten);
+    `record(row, class_id, page_id)` gives a row's values in the order of `columns`.
+    """
+
+    table: str
+    columns: tuple[tuple[str, str], ...]
+    key_length: int
+    replaced: tuple[str, ...]
+    record: Callable[[tuple, int, int], tuple]
+
+    @property
+    def names(self) -> str:
+        return ", ".join(name for name, _ in self.columns)
+
+    @property
+    def conflict(self) -> str:
+        key = [name for name, _ in self.columns[: self.key_length]]
+        return ", ".join(["brand_id", "connection_id", *key])
+
+
+REFERRAL_ROWS = UpsertTarget(
+    table=ReferralRow._meta.db_table,
+    columns=(
+        ("date", "date"),
+        ("page_id", "bigint"),
+        ("raw_referrer_value", "text"),
+        ("raw_page_value", "text"),
+        ("platform_id", "bigint"),
+        ("pageviews", "bigint"),
+        ("sessions", "bigint"),
+        ("transactions", "bigint"),
+        ("purchase_revenue", "numeric(17, 4)"),
+        ("batch_id", "text"),
+    ),
+    key_length=3,
+    replaced=(
+        "platform_id",
+        "pageviews",
+        "sessions",
+        "transactions",
+        "purchase_revenue",
+        "batch_id",
+    ),
+    record=lambda row, platform_id, page_id: (
+        row.date,
+        page_id,
+        row.raw_referrer_value,
+        row.raw_page_value,
+        platform_id,
+        row.pageviews,
+        row.sessions,
+        row.transactions,
+        row.purchase_revenue,
+        row.batch_id,
+    ),
+)
+# A day of logs repeats few distinct user agents: hash each once per process (bounded).
+_user_agent_key = functools.lru_cache(maxsize=65536)(text_key)
+
+AGENT_ROWS = UpsertTarget(
+    table=AgentTrafficRow._meta.db_table,
+    columns=(
+        ("date", "date"),
+        ("page_id", "bigint"),
+        ("user_agent_key", "text"),
+        ("raw_user_agent", "text"),
+        ("raw_page_value", "text"),
+        ("agent_id", "bigint"),
+        ("hits", "bigint"),
+        ("verified", "boolean"),
+        ("batch_id", "text"),
+    ),
+    key_length=3,
+    replaced=("agent_id", "hits", "verified", "batch_id"),
+    record=lambda row, agent_id, page_id: (
+        row.date,
+        page_id,
+        _user_agent_key(row.raw_user_agent),
+        row.raw_user_agent,
+        row.raw_page_value,
+        agent_id,
+        row.hits,
+        row.verified,
+        row.batch_id,
+    ),
+)
+
+
+def rows_upsert(
+    *, connection: Connection, rows: list[tuple], now, target: UpsertTarget = REFERRAL_ROWS
+) -> None:
+    """Insert or replace every (row, class id) of the batch (the caller holds the transaction)."""
     if not rows:
         return
     raw_pages = {row.raw_page_value for row, _ in rows}
     page_ids = pages_ensure(connection=connection, raw_values=raw_pages)
+    record = target.record
+    key_length = target.key_length
     records = sorted(
-        (
-            (
-                row.date,
-                page_ids[row.raw_page_value],
-                row.raw_referrer_value,
-                row.raw_page_value,
-                platform_id,
-                row.pageviews,
-                row.sessions,
-                row.transactions,
-                row.purchase_revenue,
-                row.batch_id,
-            )
-            for row, platform_id in rows
-        ),
-        key=lambda record: record[:3],
+        (record(row, class_id, page_ids[row.raw_page_value]) for row, class_id in rows),
+        key=lambda values: values[:key_length],
     )
     if db.vendor == "postgresql":
-        _upsert_postgresql(connection, records, now)
+        _upsert_postgresql(target, connection, records, now)
     else:
-        _upsert_portable(connection, records, now)
+        _upsert_portable(target, connection, records, now)
 
 
-_COLUMNS = (
-    "date, page_id, raw_referrer_value, raw_page_value, platform_id, pageviews, sessions, "
-    "transactions, purchase_revenue, batch_id"
-)
-_SET = ", ".join(f"{c} = excluded.{c}" for c in _METRICS) + ", updated_at = excluded.updated_at"
+def _assignments(target: UpsertTarget) -> str:
+    return (
+        ", ".join(f"{c} = excluded.{c}" for c in target.replaced)
+        + ", updated_at = excluded.updated_at"
+    )
 
 
-def _upsert_postgresql(connection: Connection, records: list[tuple], now) -> None:
-    changed = " OR ".join(f"r.{c} IS DISTINCT FROM excluded.{c}" for c in _METRICS)
+def _upsert_postgresql(target: UpsertTarget, connection: Connection, records, now) -> None:
+    changed = " OR ".join(f"r.{c} IS DISTINCT FROM excluded.{c}" for c in target.replaced)
+    columns = target.names
     # A name of its own: pushes nested in one outer transaction must not see each other's rows.
     temp = f"push_rows_{uuid.uuid4().hex[:16]}"
     with db.cursor() as cursor:
-        cursor.execute(
-            f"CREATE TEMP TABLE {temp} (date date, page_id bigint, raw_referrer_value text, "
-            "raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint, "
-            "transactions bigint, purchase_revenue numeric(17, 4), batch_id text) ON COMMIT DROP"
-        )
+        definition = ", ".join(f"{name} {type_}" for name, type_ in target.columns)
+        cursor.execute(f"CREATE TEMP TABLE {temp} ({definition}) ON COMMIT DROP")
         # The raw psycopg cursor bypasses Django's error wrapping: restore it, so that a lost
         # connection is Django's OperationalError (a retry, or a 503), not a bare psycopg error.
-        copy_sql = f"COPY {temp} ({_COLUMNS}) FROM STDIN"
+        copy_sql = f"COPY {temp} ({columns}) FROM STDIN"
         with db.wrap_database_errors, cursor.cursor.copy(copy_sql) as copy:
-            for record in records:
-                copy.write_row(record)
+            for values in records:
+                copy.write_row(values)
         cursor.execute(
-            f"INSERT INTO {_ROWS} AS r (connection_id, brand_id, updated_at, {_COLUMNS}) "
-            f"SELECT %s, %s, %s, {_COLUMNS} FROM {temp} "
-            f"ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
-            f"DO UPDATE SET {_SET} WHERE {changed}",
+            f"INSERT INTO {target.table} AS r (connection_id, brand_id, updated_at, {columns}) "
+            f"SELECT %s, %s, %s, {columns} FROM {temp} "
+            f"ON CONFLICT ({target.conflict}) "
+            f"DO UPDATE SET {_assignments(target)} WHERE {changed}",
             [connection.pk, connection.brand_id, now],
         )
 
 
-def _upsert_portable(connection: Connection, records: list[tuple], now) -> None:
-    changed = " OR ".join(f"{_ROWS}.{c} IS NOT excluded.{c}" for c in _METRICS)
-    placeholders = ", ".join(["%s"] * 13)
-    sql = (
-        f"INSERT INTO {_ROWS} (connection_id, brand_id, updated_at, {_COLUMNS}) "
-        f"VALUES ({placeholders}) "
-        f"ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
-        f"DO UPDATE SET {_SET} WHERE {changed}"
-    )
+def _adapter(type_: str) -> Callable | None:
+    """How the portable path adapts a column's values (dates and decimals), if at all."""
     ops = db.ops
-    stamp = ops.adapt_datetimefield_value(now)
-    params = [
-        (
-            connection.pk,
-            connection.brand_id,
-            stamp,
-            ops.adapt_datefield_value(r[0]),
-            *r[1:8],
-            ops.adapt_decimalfield_value(r[8], 17, 4),
-            r[9],
-        )
-        for r in records
-    ]
+    if type_ == "date":
+        return ops.adapt_datefield_value
+    if type_.startswith("numeric"):
+        digits, places = (int(n) for n in type_[8:-1].split(","))
+        return lambda value: ops.adapt_decimalfield_value(value, digits, places)
+    return None
+
+
+def _upsert_portable(target: UpsertTarget, connection: Connection, records, now) -> None:
+    table = target.table
+    changed = " OR ".join(f"{table}.{c} IS NOT excluded.{c}" for c in target.replaced)
+    placeholders = ", ".join(["%s"] * (3 + len(target.columns)))
+    sql = (
+        f"INSERT INTO {table} (connection_id, brand_id, updated_at, {target.names}) "
+        f"VALUES ({placeholders}) "
+        f"ON CONFLICT ({target.conflict}) "
+        f"DO UPDATE SET {_assignments(target)} WHERE {changed}"
+    )
+    stamp = db.ops.adapt_datetimefield_value(now)
+    adapted = [(i, _adapter(type_)) for i, (_, type_) in enumerate(target.columns)]
+    adapted = [(i, adapt) for i, adapt in adapted if adapt is not None]
+    params = []
+    for record in records:
+        values = [connection.pk, connection.brand_id, stamp, *record]
+        for i, adapt in adapted:
+            values[3 + i] = adapt(values[3 + i])
+        params.append(values)
     with db.cursor() as cursor:
         cursor.executemany(sql, params)
 
 
-def dropped_referrers_tally(*, connection: Connection, dropped: Counter, now) -> None:
-    """Count the referrers that matched no platform, so admins can grow the allow-list.
+@dataclass(frozen=True)
+class TallyTarget:
+    """Where a row kind counts the raw values it dropped: `key` is the unique column (the raw
+    value itself, or its SHA-256 for long values), `raw` the value's column, and `fold` what a
+    raw value is counted under (None: as sent)."""
 
-    Counted by host and path (referrer_tally_key), so queries that vary cannot grow the tally.
-    """
+    table: str
+    raw: str
+    key: str | None = None
+    fold: Callable[[str], str] | None = None
+
+
+# Referrers are counted by host and path (referrer_tally_key), so queries that vary cannot grow
+# the tally; user agents as sent (their versions are few).
+DROPPED_REFERRERS = TallyTarget(
+    table=DroppedReferrer._meta.db_table, raw="raw_referrer_value", fold=referrer_tally_key
+)
+DROPPED_USER_AGENTS = TallyTarget(
+    table=DroppedUserAgent._meta.db_table, raw="raw_user_agent", key="user_agent_key"
+)
+
+
+def dropped_tally(
+    *, connection: Connection, dropped: Counter, now, target: TallyTarget = DROPPED_REFERRERS
+) -> None:
+    """Count the raw values that matched nothing, so admins can grow the lists."""
     if not dropped:
         return
     tally: Counter = Counter()
-    for raw, count in dropped.items():
-        tally[referrer_tally_key(raw)] += count
+    for raw_value, count in dropped.items():
+        tally[target.fold(raw_value) if target.fold else raw_value] += count
     stamp = db.ops.adapt_datetimefield_value(now)
+    table, raw = target.table, target.raw
+    key = target.key or raw
+    columns = f"{raw}, {target.key}" if target.key else raw
+    values = [
+        (raw_value, text_key(raw_value)) if target.key else (raw_value,)
+        for raw_value in sorted(tally)
+    ]
+    placeholders = ", ".join(["%s"] * (len(values[0]) + 5))
     with db.cursor() as cursor:
         cursor.executemany(
-            f"INSERT INTO {_DROPPED} (brand_id, connection_id, raw_referrer_value, count, "
-            f"first_seen_at, last_seen_at) VALUES (%s, %s, %s, %s, %s, %s) "
-            f"ON CONFLICT (brand_id, connection_id, raw_referrer_value) DO UPDATE SET "
-            f"count = {_DROPPED}.count + excluded.count, last_seen_at = excluded.last_seen_at",
+            f"INSERT INTO {table} (brand_id, connection_id, count, first_seen_at, last_seen_at, "
+            f"{columns}) VALUES ({placeholders}) "
+            f"ON CONFLICT (brand_id, connection_id, {key}) DO UPDATE SET "
+            f"count = {table}.count + excluded.count, last_seen_at = excluded.last_seen_at",
             [
-                (connection.brand_id, connection.pk, raw, count, stamp, stamp)
-                for raw, count in sorted(tally.items())
+                (connection.brand_id, connection.pk, tally[value[0]], stamp, stamp, *value)
+                for value in values
             ],
         )
+
+
+def dropped_referrers_tally(*, connection: Connection, dropped: Counter, now) -> None:
+    """Count the referrers that matched no platform, by host and path (referrer_tally_key)."""
+    dropped_tally(connection=connection, dropped=dropped, now=now, target=DROPPED_REFERRERS)

@@ -84,3 +84,86 @@ def _row(rng: random.Random, day: date, referrer: str, page: str, sessions: int)
         "purchase_revenue": round(transactions * rng.uniform(40, 160), 2) if transactions else 0,
         "batch_id": f"demo-{day.isoformat()}",
     }
+
+
+# Agent traffic: (user agent as a server log shows it, hits per day at the start, share of
+# those the sender verified against the operator's published IP ranges; None: not checked).
+AGENTS = [
+    (
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.2; "
+        "+https://openai.com/gptbot",
+        420,
+        0.9,
+    ),
+    ("Mozilla/5.0 (compatible; OAI-SearchBot/1.0; +https://openai.com/searchbot)", 160, 0.9),
+    (
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; ChatGPT-User/1.0; "
+        "+https://openai.com/bot",
+        120,
+        0.8,
+    ),
+    (
+        "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; "
+        "+claudebot@anthropic.com)",
+        260,
+        0.7,
+    ),
+    ("Mozilla/5.0 (compatible; PerplexityBot/1.0; +https://perplexity.ai/perplexitybot)", 90, 0.6),
+    (
+        "Mozilla/5.0 (compatible; Perplexity-User/1.0; +https://perplexity.ai/perplexity-user)",
+        40,
+        None,
+    ),
+    ("CCBot/2.0 (https://commoncrawl.org/faq/)", 70, None),
+    (
+        "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile "
+        "Safari/537.36 (compatible; Bytespider; spider-feedback@bytedance.com)",
+        110,
+        None,
+    ),
+    (
+        "Mozilla/5.0 (compatible; Amazonbot/0.1; +https://developer.amazon.com/support/amazonbot)",
+        30,
+        0.5,
+    ),  # noqa: E501
+]
+# User agents of people and other bots, as a log has them: sent, and rejected by the service.
+NOT_AGENTS = [
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36",
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "curl/8.5.0",
+]
+
+
+def demo_agent_rows(*, end: date | None = None) -> Iterator[dict]:
+    """Daily agent-traffic rows (the agent push's event fields), oldest day first: crawlers
+    that fetch many pages a few times, fetchers for a chat user that fetch the popular ones."""
+    rng = random.Random(SEED + 1)
+    end = end or date.today() - timedelta(days=1)
+    pages = demo_pages()
+    weights = [1 / (rank + 1) ** 0.8 for rank in range(len(pages))]
+    rng.shuffle(weights)
+    for offset in range(DAYS - 1, -1, -1):
+        day = end - timedelta(days=offset)
+        growth = 1 + 1.2 * (DAYS - offset) / DAYS  # agents come more often month on month
+        for user_agent, hits, verified_share in AGENTS:
+            hits_today = max(1, int(hits * growth * rng.uniform(0.7, 1.3)))
+            for page, page_hits in _spread(rng, pages, weights, hits_today, 12):
+                verified = None if verified_share is None else rng.random() < verified_share
+                yield {
+                    "date": day.isoformat(),
+                    "raw_user_agent": user_agent,
+                    "raw_page_value": page,
+                    "hits": page_hits,
+                    "verified": verified,
+                    "batch_id": f"demo-agents-{day.isoformat()}",
+                }
+        for user_agent in NOT_AGENTS:
+            yield {
+                "date": day.isoformat(),
+                "raw_user_agent": user_agent,
+                "raw_page_value": rng.choice(pages[:30]),
+                "hits": rng.randint(20, 400),
+                "batch_id": f"demo-agents-{day.isoformat()}",
+            }

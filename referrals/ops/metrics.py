@@ -32,15 +32,18 @@ from prometheus_client import (
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
+# `kind`: the connection's kind, "referral" (AI referrals) or "agent" (agent traffic).
 PUSHES = Counter(
     "referrals_pushes",
-    "Pushes answered, by HTTP status and the connection's provider (503s: see database errors).",
-    ["status", "provider"],
+    "Pushes answered, by HTTP status, the connection's kind (referral, agent) and provider "
+    "(503s: see database errors).",
+    ["status", "kind", "provider"],
 )
 PUSH_ROWS = Counter(
     "referrals_push_rows",
-    "Events of stored pushes, by outcome: accepted (stored) or rejected (no AI platform).",
-    ["outcome", "provider"],
+    "Events of stored pushes, by outcome: accepted (stored) or rejected (no AI platform, or "
+    "no active AI agent), by the connection's kind and provider.",
+    ["outcome", "kind", "provider"],
 )
 PUSH_DURATION = Histogram(
     "referrals_push_duration_seconds",
@@ -79,16 +82,23 @@ DATABASE_RETRIES = Counter(
 
 
 def push_counted(
-    *, status: int, provider: str, received: int, accepted: int, rejected: int, seconds: float
+    *,
+    status: int,
+    kind: str,
+    provider: str,
+    received: int,
+    accepted: int,
+    rejected: int,
+    seconds: float,
 ) -> None:
     """Count one push once its transaction commits (a retried transaction counts once)."""
 
     def record() -> None:
-        PUSHES.labels(status=str(status), provider=provider).inc()
+        PUSHES.labels(status=str(status), kind=kind, provider=provider).inc()
         if accepted:
-            PUSH_ROWS.labels(outcome="accepted", provider=provider).inc(accepted)
+            PUSH_ROWS.labels(outcome="accepted", kind=kind, provider=provider).inc(accepted)
         if rejected:
-            PUSH_ROWS.labels(outcome="rejected", provider=provider).inc(rejected)
+            PUSH_ROWS.labels(outcome="rejected", kind=kind, provider=provider).inc(rejected)
         PUSH_DURATION.labels(provider=provider).observe(seconds)
         PUSH_SIZE.labels(provider=provider).observe(received)
 

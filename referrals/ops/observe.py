@@ -24,6 +24,7 @@ def push_observed(
     duration_ms = int(seconds * 1000)
     metrics.push_counted(
         status=status,
+        kind=connection.kind,
         provider=connection.provider,
         received=received,
         accepted=accepted,

@@ -4,14 +4,16 @@ window. Rows kept on a disabled connection and rows the allow-list no longer mat
 
 from django.db.models import QuerySet
 
-from referrals.models import Connection, DailyPlatformTotal, ReferralRow
+from referrals.models import KIND_REFERRAL, Connection, DailyPlatformTotal, ReferralRow
 from referrals.reporting.window import Window
 
 
-def connection_active(*, brand_id: int, website: str) -> Connection | None:
-    """The connection whose rows the reads of a website count, if any."""
+def connection_active(
+    *, brand_id: int, website: str, kind: str = KIND_REFERRAL
+) -> Connection | None:
+    """The connection of a kind whose rows the reads of a website count, if any."""
     return Connection.objects.filter(
-        brand_id=brand_id, website=website, status=Connection.STATUS_ACTIVE
+        brand_id=brand_id, website=website, kind=kind, status=Connection.STATUS_ACTIVE
     ).first()
 
 

@@ -55,13 +55,16 @@ EXPORT_PAGE_COLUMNS = (
     "content_updated_at",
 )
 # With include_metrics (the default): the window's totals and percent changes (first to last
-# bucket), then AI sessions per platform. Citations are not monitored here: always 0, no change.
+# bucket): AI referrals, agent traffic (hits), citations; then AI sessions per platform.
+# Citations are not monitored here: always 0, no change.
 EXPORT_METRIC_COLUMNS = (
     "pageviews",
     "sessions",
     "transactions",
     "purchase_revenue",
     "ai_sessions_change_pct",
+    "agent_traffic",
+    "agent_traffic_change_pct",
     "citations",
     "citations_change_pct",
 )
@@ -168,10 +171,12 @@ class SitemapPageMetricsView(_SitemapView):
     def get(self, request, brand_id: str, page_id: str):
         page = page_for_brand(self.get_brand(), page_id)
         window = self.validated(WindowQuerySerializer).validated_data["window"]
-        buckets = sitemap.sitemap_page_series(page=page, window=window)
+        site = sitemap.sitemap_page_site(page=page, with_rules=False)
+        buckets = sitemap.sitemap_page_series(page=page, window=window, site=site)
+        agent_buckets = sitemap.sitemap_page_agent_series(page=page, window=window, site=site)
         body = {
             "granularity": window.granularity,
-            "metrics": {"citations": [], "agent_traffic": [], "ai_referrals": buckets},
+            "metrics": {"citations": [], "agent_traffic": agent_buckets, "ai_referrals": buckets},
         }
         return Response(PageMetricsSerializer(body).data)
 
@@ -220,6 +225,8 @@ def _export_table(
                 totals.transactions,
                 totals.purchase_revenue,
                 row.change_pct,
+                row.agent.totals.hits,
+                row.agent.change_pct,
                 0,
                 None,
                 *(by_platform.get(name, 0) for name in platforms),

@@ -1,11 +1,12 @@
 """Sitemap reads: a website's pages with their AI-referral totals, a page's series, export rows.
 
 Decisions where the spec is silent:
-- Reads follow the active connection (referrals.reporting.rows says which rows count).
+- Reads follow the active connection (referrals.reporting.rows says which rows count); the
+  `agent_traffic` figures follow the website's active agent connection (sitemap.agent_traffic).
 - A brand's websites are those of its connections, active or disabled; the default domain is
-  the website of the brand's oldest active connection (registering another website never
-  changes it; none: 404). A website whose only connection is disabled lists its pages with
-  zero totals when asked for by `domain`.
+  the website of the brand's oldest active connection, referral or agent traffic alike
+  (registering another website never changes it; none: 404). A website whose only connection
+  is disabled lists its pages with zero totals when asked for by `domain`.
 - `search` matches the url or the title (the crawl's).
 - `count_by_platform` holds platforms with at least one AI session (a page or bucket without
   sessions has `{}`), most sessions first, then by name.
@@ -21,10 +22,18 @@ from datetime import date
 from django.db.models import F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
-from referrals.models import Brand, Connection, SitemapPage, WebsiteCrawl
-from referrals.reporting.rows import connection_active, rows_counted
+from referrals.models import KIND_AGENT, KIND_REFERRAL, Brand, Connection, SitemapPage, WebsiteCrawl
+from referrals.reporting.rows import rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
+from referrals.sitemap.agent_traffic import (
+    AgentBucket,
+    AgentExportTotals,
+    AgentTotals,
+    agent_export_totals,
+    agent_page_series,
+    agent_totals_attach,
+)
 from referrals.sitemap.priority import (
     Rule,
     pages_filter_priority,
@@ -98,6 +107,7 @@ class ExportRow:
     totals: Totals
     first_bucket_sessions: int = 0
     last_bucket_sessions: int = 0
+    agent: AgentExportTotals = field(default_factory=lambda: AgentExportTotals(AgentTotals()))
 
     @property
     def change_pct(self) -> float | None:
@@ -110,11 +120,13 @@ class ExportRow:
 
 @dataclass(frozen=True)
 class Site:
-    """A website of a brand, and its active connection: the one whose rows its reads count."""
+    """A website of a brand, and its active connections: the ones whose rows its reads count
+    (referral rows, agent-traffic rows)."""
 
     brand_id: int
     website: str
     connection: Connection | None
+    agent_connection: Connection | None = None
     priority_rules: list[Rule] = field(default_factory=list)
 
 
@@ -189,6 +201,7 @@ def _attach_totals(pages: list[SitemapPage], *, site: Site, window: Window) -> N
             totals[group["page_id"]] += _platform_totals(group)
     for page in pages:
         page.ai_referrals = totals[page.pk]
+    agent_totals_attach(pages, connection=site.agent_connection, window=window)
     pages_mark_priority(pages, site.priority_rules)
 
 
@@ -197,26 +210,54 @@ def sitemap_site_resolve(*, brand: Brand, domain: str | None) -> Site:
     (canonical) if the brand has a connection for it, else the website of the brand's oldest
     active connection. Two queries."""
     connections = Connection.objects.filter(brand=brand)
+    fields = ("pk", "brand_id", "website", "status", "kind", "created_at")
     if domain is None:
-        connections = connections.filter(status=Connection.STATUS_ACTIVE)
-        found = list(connections.order_by("created_at", "id")[:1])
+        # The default website is that of the brand's oldest active connection of EITHER kind
+        # (referral or agent traffic): a brand that only sends agent traffic still has a site
+        # map to read. The dashboard's default website follows the same rule
+        # (referrals.dashboard.views._resolve).
+        active = connections.filter(status=Connection.STATUS_ACTIVE)
+        found = list(active.order_by("created_at", "id").only(*fields))
+        website = found[0].website if found else None
+        found = [c for c in found if c.website == website]
     else:
-        found = list(connections.filter(website=domain).only("pk", "brand_id", "website", "status"))
+        website = domain
+        found = list(connections.filter(website=domain).only(*fields))
     if not found:
         message = BRAND_HAS_NO_WEBSITE if domain is None else DOMAIN_NOT_FOUND
         raise WebsiteNotFound(message.format(domain=domain))
-    website = found[0].website
-    active = next((c for c in found if c.is_active), None)
-    rules = priority_rules(brand_id=brand.pk, website=website)
-    return Site(brand_id=brand.pk, website=website, connection=active, priority_rules=rules)
+    return _site(brand_id=brand.pk, website=website, connections=found)
+
+
+def _site(*, brand_id: int, website: str, connections: list[Connection]) -> Site:
+    """The Site of a website from its connections (any status, any kind)."""
+
+    def active(kind: str) -> Connection | None:
+        return next((c for c in connections if c.kind == kind and c.is_active), None)
+
+    return Site(
+        brand_id=brand_id,
+        website=website,
+        connection=active(KIND_REFERRAL),
+        agent_connection=active(KIND_AGENT),
+        priority_rules=priority_rules(brand_id=brand_id, website=website),
+    )
 
 
 def sitemap_page_site(*, page: SitemapPage, with_rules: bool = True) -> Site:
-    """The site a page belongs to, with its active connection and priority rules."""
-    connection = connection_active(brand_id=page.brand_id, website=page.website)
+    """The site a page belongs to, with its active connections (one query) and priority
+    rules (one more unless `with_rules` is false)."""
+    active = Connection.objects.filter(
+        brand_id=page.brand_id, website=page.website, status=Connection.STATUS_ACTIVE
+    ).only("pk", "brand_id", "website", "status", "kind")
+    by_kind = {connection.kind: connection for connection in active}
     rules = priority_rules(brand_id=page.brand_id, website=page.website) if with_rules else []
     return Site(
-        brand_id=page.brand_id, website=page.website, connection=connection, priority_rules=rules
+        brand_id=page.brand_id,
+        website=page.website,
+        connection=by_kind.get(KIND_REFERRAL),
+        agent_connection=by_kind.get(KIND_AGENT),
+        priority_rules=rules,
     )
 
 
@@ -246,18 +287,21 @@ def sitemap_page_list(
 
 
 def sitemap_page_totals(*, page: SitemapPage, window: Window) -> Totals:
-    """The page's totals (and its priority flag) for the window."""
+    """Sets `page.ai_referrals`, `page.agent_traffic` and the priority flag for the window;
+    returns the former."""
     _attach_totals([page], site=sitemap_page_site(page=page), window=window)
     return page.ai_referrals
 
 
-def sitemap_page_series(*, page: SitemapPage, window: Window) -> list[Bucket]:
-    """AI sessions per platform in every bucket of the window, zero-filled (one query)."""
+def sitemap_page_series(
+    *, page: SitemapPage, window: Window, site: Site | None = None
+) -> list[Bucket]:
+    """AI sessions per platform in every bucket of the window, zero-filled (one query, and
+    one for the page's site unless given)."""
     per_bucket = {bucket: Totals() for bucket in window.buckets()}
+    site = site or sitemap_page_site(page=page, with_rules=False)
     groups = (
-        rows_counted(
-            connection=sitemap_page_site(page=page, with_rules=False).connection, window=window
-        )
+        rows_counted(connection=site.connection, window=window)
         .filter(page=page)
         .values("date", "platform__name")
         .annotate(sum_sessions=Sum("sessions"))
@@ -269,6 +313,14 @@ def sitemap_page_series(*, page: SitemapPage, window: Window) -> list[Bucket]:
             sessions=sessions, platform_sessions={group["platform__name"]: sessions}
         )
     return [Bucket(day, totals.count_by_platform) for day, totals in per_bucket.items()]
+
+
+def sitemap_page_agent_series(
+    *, page: SitemapPage, window: Window, site: Site | None = None
+) -> list[AgentBucket]:
+    """AI-agent hits per platform in every bucket of the window, zero-filled."""
+    site = site or sitemap_page_site(page=page, with_rules=False)
+    return agent_page_series(page=page, connection=site.agent_connection, window=window)
 
 
 def sitemap_export_rows(
@@ -302,4 +354,8 @@ def sitemap_export_rows(
         row.totals += _platform_totals(group)
         row.first_bucket_sessions += int(group["first_sessions"] or 0)
         row.last_bucket_sessions += int(group["last_sessions"] or 0)
+    agents = agent_export_totals(pages=pages, connection=site.agent_connection, window=window)
+    for page_id, totals in agents.items():
+        if page_id in rows:
+            rows[page_id].agent = totals
     return list(rows.values())

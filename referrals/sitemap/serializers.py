@@ -173,6 +173,13 @@ class AIReferralTotalsSerializer(serializers.Serializer):
     )
 
 
+class AgentTrafficTotalsSerializer(serializers.Serializer):
+    hits = serializers.IntegerField(help_text="Fetches by active AI agents in the window.")
+    count_by_platform = serializers.DictField(
+        child=serializers.IntegerField(), help_text="AI-agent hits keyed by platform display name."
+    )
+
+
 class SitemapPageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     url = serializers.CharField()
@@ -186,6 +193,7 @@ class SitemapPageSerializer(serializers.Serializer):
     is_priority = serializers.BooleanField(help_text="A priority path of the brand matches it.")
     has_optimized_content = AlwaysFalse()
     ai_referrals = AIReferralTotalsSerializer()
+    agent_traffic = AgentTrafficTotalsSerializer()
 
 
 class AuditFindingSerializer(serializers.Serializer):
@@ -223,13 +231,17 @@ class PlatformBucketSerializer(serializers.Serializer):
     count_by_platform = serializers.DictField(child=serializers.IntegerField())
 
 
+class AgentBucketSerializer(serializers.Serializer):
+    date = serializers.DateField(help_text="The day, or the Monday of the week.")
+    hits = serializers.IntegerField()
+    count_by_platform = serializers.DictField(child=serializers.IntegerField())
+
+
 class PageSeriesSerializer(serializers.Serializer):
     citations = serializers.ListField(
         child=serializers.DictField(), help_text="Not tracked by this service: always empty."
     )
-    agent_traffic = serializers.ListField(
-        child=serializers.DictField(), help_text="Not tracked by this service: always empty."
-    )
+    agent_traffic = AgentBucketSerializer(many=True)
     ai_referrals = PlatformBucketSerializer(many=True)
 
 

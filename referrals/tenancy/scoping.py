@@ -5,7 +5,7 @@ import re
 from rest_framework.exceptions import NotFound
 
 from referrals.api.errors import PATH, RequestValidationError, error_item
-from referrals.models import Brand, Connection, SitemapPage
+from referrals.models import KIND_REFERRAL, Brand, Connection, SitemapPage
 
 BRAND_NOT_FOUND = "Brand not found."
 CONNECTION_NOT_FOUND = "Connection not found."
@@ -43,10 +43,12 @@ def brand_for_request(request, brand_id: str) -> Brand:
     return brand
 
 
-def connection_for_brand(brand: Brand, connection_id: str) -> Connection:
+def connection_for_brand(brand: Brand, connection_id: str, kind: str = KIND_REFERRAL) -> Connection:
+    """A connection of the brand, of the kind the URL names (an agent connection is not found
+    under /ai-referrals/, nor a referral one under /agent-traffic/)."""
     # A ULID is 26 characters; anything else cannot exist, so skip the query.
     connection = (
-        Connection.objects.filter(brand=brand, pk=connection_id.upper()).first()
+        Connection.objects.filter(brand=brand, kind=kind, pk=connection_id.upper()).first()
         if len(connection_id) == 26
         else None
     )

@@ -19,12 +19,15 @@ from rest_framework.test import APIClient
 from referrals.admin.data import ReferralRowAdmin
 from referrals.connections.services import ACTIVE_CONNECTION_EXISTS, GA_INTEGRATION_EXISTS
 from referrals.models import (
+    AgentTrafficRow,
+    AIAgent,
     AIPlatform,
     AIPlatformEntry,
     ApiKey,
     Brand,
     Connection,
     DroppedReferrer,
+    DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
     PriorityPath,
@@ -33,6 +36,7 @@ from referrals.models import (
     SitemapPage,
     WebsiteCrawl,
     page_key,
+    text_key,
 )
 from referrals.tenancy.services import api_key_create
 from tests.admin.builders import admin_url, management_data
@@ -107,6 +111,34 @@ BUILDERS = {
         ),
         "google",
     ),
+    AIAgent: (lambda w: AIAgent.objects.get(token="GPTBot"), "gptbot"),
+    AgentTrafficRow: (
+        lambda w: AgentTrafficRow.objects.create(
+            connection=w["connection"],
+            brand=w["brand"],
+            date=date(2026, 5, 20),
+            raw_user_agent="GPTBot/1.2",
+            user_agent_key=text_key("GPTBot/1.2"),
+            raw_page_value=w["page"].raw_page_value,
+            page=w["page"],
+            agent=AIAgent.objects.get(token="GPTBot"),
+            hits=3,
+            updated_at=timezone.now(),
+        ),
+        lambda w: w["connection"].pk,
+    ),
+    DroppedUserAgent: (
+        lambda w: DroppedUserAgent.objects.create(
+            connection=w["connection"],
+            brand_id=w["connection"].brand_id,
+            raw_user_agent="Mozilla/5.0 Chrome/120",
+            user_agent_key=text_key("Mozilla/5.0 Chrome/120"),
+            count=3,
+            first_seen_at=timezone.now(),
+            last_seen_at=timezone.now(),
+        ),
+        lambda w: w["connection"].pk,
+    ),
 }
 
 
@@ -159,7 +191,15 @@ def test_changelist_search_add_and_change_pages(admin_client, world, model):
         assert admin_client.get(admin_url(model, "changelist"), {"q": odd}).status_code == 200
 
     # Pages, rows, push logs and tallies are written by the pipeline only: viewable, not addable.
-    read_only = model in {SitemapPage, ReferralRow, PushLog, DroppedReferrer, WebsiteCrawl}
+    read_only = model in {
+        SitemapPage,
+        ReferralRow,
+        PushLog,
+        DroppedReferrer,
+        AgentTrafficRow,
+        DroppedUserAgent,
+        WebsiteCrawl,
+    }
     assert admin_client.get(admin_url(model, "add")).status_code == (403 if read_only else 200)
     assert admin_client.get(admin_url(model, "change", obj.pk)).status_code == 200
 

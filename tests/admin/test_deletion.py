@@ -41,7 +41,7 @@ def test_the_delete_confirmation_of_a_busy_connection_summarizes(
     url = admin_url(Connection, "delete", busy.pk)
     admin_client.get(url)
     # session, user, the connection, its brand ids, one capped count per related table
-    with django_assert_num_queries(8), CaptureQueriesContext(db_connection) as queries:
+    with django_assert_num_queries(11), CaptureQueriesContext(db_connection) as queries:
         response = admin_client.get(url)
     assert response.status_code == 200
     assert unbounded_reads_of_rows(queries) == []
@@ -131,6 +131,7 @@ def test_delete_selected_summarizes_and_deletes_set_based(admin_client, some, qu
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.admin_fan_out
+@pytest.mark.usefixtures("platforms_seeded")  # before `some` and `quiet` write their rows
 def test_deleting_connections_of_several_brands_in_one_committed_transaction(
     admin_client, some, quiet, brand
 ):

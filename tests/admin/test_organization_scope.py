@@ -12,12 +12,15 @@ from django.utils import timezone
 
 from referrals.admin import helpers
 from referrals.models import (
+    AgentTrafficRow,
+    AIAgent,
     AIPlatform,
     AIPlatformEntry,
     ApiKey,
     Brand,
     Connection,
     DroppedReferrer,
+    DroppedUserAgent,
     GoogleAnalyticsIntegration,
     Organization,
     PriorityPath,
@@ -26,6 +29,7 @@ from referrals.models import (
     SitemapPage,
     WebsiteCrawl,
     page_key,
+    text_key,
 )
 from referrals.tenancy.services import api_key_create
 from tests.admin.builders import (
@@ -48,10 +52,12 @@ TENANT = [
     ReferralRow,
     PushLog,
     DroppedReferrer,
+    AgentTrafficRow,
+    DroppedUserAgent,
     PriorityPath,
     WebsiteCrawl,
 ]
-SHARED = [AIPlatform, AIPlatformEntry]  # the allow-list: every organization's
+SHARED = [AIPlatform, AIPlatformEntry, AIAgent]  # the allow-list: every organization's
 SUPERUSERS_ONLY = [User, Group]
 DELETABLE = [Organization, Brand, ApiKey, Connection, GoogleAnalyticsIntegration]
 THEIRS = ("Globex", "globex.example")  # names of the other organization, never shown to ours
@@ -98,6 +104,27 @@ def tenant_objects(brand: Brand, website: str) -> dict:
         ReferralRow: row,
         PushLog: PushLog.objects.get(connection=connection),
         DroppedReferrer: DroppedReferrer.objects.get(connection=connection),
+        AgentTrafficRow: AgentTrafficRow.objects.create(
+            connection=connection,
+            brand=brand,
+            date=date(2026, 5, 1),
+            raw_user_agent="GPTBot/1.2",
+            user_agent_key=text_key("GPTBot/1.2"),
+            raw_page_value="/",
+            page=page,
+            agent=AIAgent.objects.get(token="GPTBot"),
+            hits=1,
+            updated_at=timezone.now(),
+        ),
+        DroppedUserAgent: DroppedUserAgent.objects.create(
+            connection=connection,
+            brand=brand,
+            raw_user_agent="curl/8.0",
+            user_agent_key=text_key("curl/8.0"),
+            count=1,
+            first_seen_at=timezone.now(),
+            last_seen_at=timezone.now(),
+        ),
         PriorityPath: PriorityPath.objects.create(brand=brand, website=website, path="/"),
         WebsiteCrawl: WebsiteCrawl.objects.create(brand=brand, website=website),
     }
@@ -171,6 +198,8 @@ def test_superusers_see_every_organizations_objects(admin_client, ours, theirs, 
         (ReferralRow, "{connection}"),
         (PushLog, "{connection}"),
         (DroppedReferrer, "{connection}"),
+        (AgentTrafficRow, "{connection}"),
+        (DroppedUserAgent, "{connection}"),
         (PriorityPath, "globex.example"),
         (WebsiteCrawl, "globex.example"),
     ],

@@ -27,7 +27,7 @@ def test_spoofed_referrers_are_rejected_and_tallied_as_dropped(api_client, conne
 
     assert (body["accepted"], body["rejected"]) == (1, len(ATTACKS))
     assert body["errors"] == [
-        NOT_AN_AI_PLATFORM.format(index=index, referrer=raw)
+        NOT_AN_AI_PLATFORM.format(index=index, value=raw)
         for index, raw in enumerate(ATTACKS, start=1)
     ]
     assert list(ReferralRow.objects.values_list("platform__slug", flat=True)) == ["chatgpt"]

@@ -14,11 +14,14 @@ from rest_framework.test import APIClient
 
 from referrals.management.commands import seed_demo
 from referrals.models import (
+    AgentTrafficRow,
     ApiKey,
     Brand,
     Connection,
+    DailyAgentTotal,
     DailyPlatformTotal,
     DroppedReferrer,
+    DroppedUserAgent,
     Organization,
     PushLog,
     ReferralRow,
@@ -191,11 +194,12 @@ def test_seed_demo_is_idempotent_and_prints_a_usable_token():
     second = run("seed_demo")
     assert Organization.objects.filter(name=seed_demo.DEMO_ORG).count() == 1
     assert Brand.objects.filter(name=seed_demo.DEMO_BRAND).count() == 1
-    assert Connection.objects.filter(website=seed_demo.DEMO_WEBSITE).count() == 1
+    assert Connection.objects.filter(website=seed_demo.DEMO_WEBSITE, kind="referral").count() == 1
+    assert Connection.objects.filter(website=seed_demo.DEMO_WEBSITE, kind="agent").count() == 1
     assert get_user_model().objects.filter(username="admin", is_superuser=True).count() == 1
 
     brand = Brand.objects.get(name=seed_demo.DEMO_BRAND)
-    connection = Connection.objects.get()
+    connection = Connection.objects.get(kind="referral")
     assert brand.organization.members.filter(username="admin").exists()
     for out in (first, second):
         (token,) = set(TOKEN_RE.findall(out))
@@ -208,7 +212,7 @@ def test_seed_demo_is_idempotent_and_prints_a_usable_token():
 def test_seed_demo_prints_curl_examples_that_work():
     out = run("seed_demo", "--base-url", "http://127.0.0.1:8011/")
     brand = Brand.objects.get(name=seed_demo.DEMO_BRAND)
-    connection = Connection.objects.get()
+    connection = Connection.objects.get(kind="referral")
     assert (
         f"http://127.0.0.1:8011/v1/{brand.pk}/ai-referrals/connections/{connection.pk}/events"
         in (out)
@@ -231,8 +235,9 @@ def test_seed_demo_registers_a_new_connection_when_the_demo_one_was_disabled():
     run("seed_demo")
     Connection.objects.update(status=Connection.STATUS_DISABLED)
     run("seed_demo")
-    assert Connection.objects.filter(status=Connection.STATUS_ACTIVE).count() == 1
-    assert Connection.objects.count() == 2
+    for kind in ("referral", "agent"):
+        assert Connection.objects.filter(kind=kind, status=Connection.STATUS_ACTIVE).count() == 1
+        assert Connection.objects.filter(kind=kind).count() == 2
 
 
 def test_seed_demo_keeps_an_existing_admin_password(admin_user):
@@ -243,7 +248,7 @@ def test_seed_demo_keeps_an_existing_admin_password(admin_user):
 
 def test_seed_demo_pushes_90_days_of_sample_traffic_once_through_the_client():
     out = run("seed_demo")
-    connection = Connection.objects.get()
+    connection = Connection.objects.get(kind="referral")
     rows = ReferralRow.objects.filter(connection=connection)
     assert rows.count() > 10_000
     assert f"Sample data:   {rows.count():,} rows of 90 days" in out
@@ -258,6 +263,37 @@ def test_seed_demo_pushes_90_days_of_sample_traffic_once_through_the_client():
     assert {"chatgpt", "perplexity", "gemini", "copilot", "claude"} <= set(shares)
     assert DroppedReferrer.objects.filter(connection=connection).exists()
     assert PushLog.objects.filter(connection=connection, status_code=200).count() >= 2
+    # Agent traffic too, through the client's agent push, so the AI agents section is full.
+    agents = Connection.objects.get(kind="agent")
+    agent_rows = AgentTrafficRow.objects.filter(connection=agents)
+    assert agent_rows.count() > 5_000
+    assert f"Agent traffic: {agent_rows.count():,} rows of 90 days" in out
+    assert agent_rows.values("date").distinct().count() == 90
+    hits = dict(
+        DailyAgentTotal.objects.filter(connection=agents)
+        .values_list("agent__name")
+        .annotate(Sum("hits"))
+    )
+    assert max(hits, key=hits.get) == "GPTBot"
+    assert {"GPTBot", "ClaudeBot", "PerplexityBot", "CCBot", "Bytespider"} <= set(hits)
+    assert sum(hits.values()) == agent_rows.aggregate(Sum("hits"))["hits__sum"]
+    assert agent_rows.filter(verified=True).exists() and agent_rows.filter(verified=None).exists()
+    assert DroppedUserAgent.objects.filter(connection=agents).count() == 3
+    assert PushLog.objects.filter(connection=agents, status_code=200).exists()
     # Once: a second run pushes nothing more.
-    assert "Sample data:" not in run("seed_demo")
+    again = run("seed_demo")
+    assert "Sample data:" not in again and "rows of 90 days" not in again
     assert rows.count() == ReferralRow.objects.filter(connection=connection).count()
+    assert agent_rows.count() == AgentTrafficRow.objects.filter(connection=agents).count()
+
+
+def test_seed_demo_fills_the_dashboards_ai_agents_section(client):
+    run("seed_demo", "--password", "demo-pw")
+    assert client.login(username="admin", password="demo-pw")
+    response = client.get("/dashboard/")
+    assert response.status_code == 200
+    assert response.context["state"].website == seed_demo.DEMO_WEBSITE
+    agents = response.context["agents"]
+    assert agents["active"] is True
+    html = response.content.decode()
+    assert 'id="ai-agents"' in html and "GPTBot" in html

@@ -64,9 +64,9 @@ def totals(samples: dict) -> tuple:
 
     provider = "adobe_analytics"
     return (
-        get("referrals_pushes_total", status="200", provider=provider),
-        get("referrals_push_rows_total", outcome="accepted", provider=provider),
-        get("referrals_push_rows_total", outcome="rejected", provider=provider),
+        get("referrals_pushes_total", status="200", kind="referral", provider=provider),
+        get("referrals_push_rows_total", outcome="accepted", kind="referral", provider=provider),
+        get("referrals_push_rows_total", outcome="rejected", kind="referral", provider=provider),
         get("referrals_push_duration_seconds_count", provider=provider),
         get("referrals_push_events_sum", provider=provider),
     )

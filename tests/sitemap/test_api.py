@@ -120,6 +120,7 @@ def test_list_shape_and_totals(api_client, brand, site):
             "purchase_revenue": 1842.5,
             "count_by_platform": {"ChatGPT": 298, "Perplexity": 71},
         },
+        "agent_traffic": {"hits": 0, "count_by_platform": {}},
     }
     assert list(launch["ai_referrals"]["count_by_platform"]) == ["ChatGPT", "Perplexity"]
     root, blog = body["items"][0], body["items"][1]
@@ -564,7 +565,10 @@ def test_metrics_daily_buckets_are_zero_filled(api_client, brand, site):
         "granularity": "daily",
         "metrics": {
             "citations": [],
-            "agent_traffic": [],
+            "agent_traffic": [
+                {"date": f"2026-05-{day}", "hits": 0, "count_by_platform": {}}
+                for day in range(17, 22)
+            ],
             "ai_referrals": [
                 {"date": "2026-05-17", "count_by_platform": {}},
                 {"date": "2026-05-18", "count_by_platform": {}},
@@ -645,14 +649,14 @@ def test_export_csv(api_client, brand, connection, site, monkeypatch):
     ]
     metrics = [
         "pageviews", "sessions", "transactions", "purchase_revenue", "ai_sessions_change_pct",
-        "citations", "citations_change_pct",
+        "agent_traffic", "agent_traffic_change_pct", "citations", "citations_change_pct",
         "sessions: ChatGPT", "sessions: Claude", "sessions: Perplexity",
     ]  # fmt: skip
     assert rows[2]["id"] == str(launch.pk) and rows[2]["path"] == "/blog/launch-notes"
     assert rows[2]["depth"] == "2" and rows[2]["is_priority"] == "False"
     assert rows[2]["title"] == "" and rows[2]["has_optimized_content"] == "False"
     assert [rows[2][c] for c in metrics] == [
-        "412", "459", "7", "1842.5", "25.0", "0", "", "298", "90", "71",
+        "412", "459", "7", "1842.5", "25.0", "0", "", "0", "", "298", "90", "71",
     ]  # fmt: skip
     assert rows[0]["ai_sessions_change_pct"] == ""
     assert [rows[1][c] for c in metrics[:5]] == ["0", "0", "0", "0.0", ""]

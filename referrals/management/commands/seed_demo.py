@@ -1,6 +1,7 @@
-"""seed_demo: a demo organization, brand, connection, admin user and API key for the run command,
-and once, 90 days of sample traffic pushed through the push client and the real API, so that
-a newcomer's first dashboard is a full one."""
+"""seed_demo: a demo organization, brand, connections (AI referrals and agent traffic), admin
+user and API key for the run command, and once, 90 days of sample traffic of both kinds pushed
+through the push client and the real API, so that a newcomer's first dashboard is a full one
+(its AI agents section included)."""
 
 import shlex
 
@@ -11,23 +12,26 @@ from django.db import close_old_connections
 from django.urls import reverse
 
 from referrals.connections.services import connection_register
-from referrals.management.demo_data import demo_referral_rows
-from referrals.models import Brand, Connection, Organization
+from referrals.management.demo_data import demo_agent_rows, demo_referral_rows
+from referrals.models import KIND_AGENT, KIND_REFERRAL, Brand, Connection, Organization
 from referrals.tenancy.services import api_key_create
 
 DEMO_ORG = "Demo Org"
 DEMO_BRAND = "Demo Brand"
 DEMO_WEBSITE = "example.com"
+DEMO_AGENT_PROVIDER = "cloudflare"
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 
 
 def demo_push(*, base_url: str, connection: Connection, token: str):
-    """The sample through the push client (referrals-push's push_rows) into this process's own
-    WSGI application: the real API, the real pipeline, no server needed yet."""
+    """The sample of the connection's kind through the push client (referrals-push's
+    push_rows, kind "referrals" or "agents") into this process's own WSGI application: the
+    real API, the real pipeline, no server needed yet."""
     import httpx
     from django.core.wsgi import get_wsgi_application
     from referrals_push import push_rows
 
+    agents = connection.kind == KIND_AGENT
     transport = httpx.WSGITransport(app=get_wsgi_application())
     # The requests share this command's database connection (one thread): Django must not
     # close it at their start and end, as its test client does not (inside a transaction it
@@ -37,7 +41,8 @@ def demo_push(*, base_url: str, connection: Connection, token: str):
     try:
         with httpx.Client(transport=transport, timeout=120) as http:
             return push_rows(
-                demo_referral_rows(),
+                demo_agent_rows() if agents else demo_referral_rows(),
+                kind="agents" if agents else "referrals",
                 base_url=base_url,
                 brand=connection.brand_id,
                 connection=connection.pk,
@@ -47,6 +52,15 @@ def demo_push(*, base_url: str, connection: Connection, token: str):
     finally:
         for signal in (request_started, request_finished):
             signal.connect(close_old_connections)
+
+
+def demo_connection(*, brand: Brand, kind: str, provider: str) -> Connection:
+    """The demo website's active connection of a kind, registered on the first run."""
+    return Connection.objects.filter(
+        brand=brand, website=DEMO_WEBSITE, kind=kind, status=Connection.STATUS_ACTIVE
+    ).first() or connection_register(
+        brand=brand, website=DEMO_WEBSITE, provider=provider, kind=kind
+    )
 
 
 class Command(BaseCommand):
@@ -66,10 +80,9 @@ class Command(BaseCommand):
     def handle(self, *args, password: str, base_url: str, no_data: bool, **options):
         organization, _ = Organization.objects.get_or_create(name=DEMO_ORG)
         brand, _ = Brand.objects.get_or_create(organization=organization, name=DEMO_BRAND)
-        connection = Connection.objects.filter(
-            brand=brand, website=DEMO_WEBSITE, status=Connection.STATUS_ACTIVE
-        ).first() or connection_register(
-            brand=brand, website=DEMO_WEBSITE, provider="adobe_analytics"
+        connection = demo_connection(brand=brand, kind=KIND_REFERRAL, provider="adobe_analytics")
+        agent_connection = demo_connection(
+            brand=brand, kind=KIND_AGENT, provider=DEMO_AGENT_PROVIDER
         )
         User = get_user_model()
         admin = User.objects.filter(username="admin").first()
@@ -87,6 +100,12 @@ class Command(BaseCommand):
                 f"Sample data:   {result.accepted:,} rows of 90 days pushed through the push "
                 f"client ({result.rejected:,} from referrers that are no AI assistant)\n"
             )
+        if not no_data and not agent_connection.agent_rows.exists():
+            result = demo_push(base_url=base, connection=agent_connection, token=token)
+            self.stdout.write(
+                f"Agent traffic: {result.accepted:,} rows of 90 days pushed through the push "
+                f"client ({result.rejected:,} from user agents that are no AI agent)\n"
+            )
         connections = base + reverse("connections", kwargs={"brand_id": brand.pk})
         events = base + reverse(
             "push-events", kwargs={"brand_id": brand.pk, "connection_id": connection.pk}
@@ -99,6 +118,8 @@ class Command(BaseCommand):
             f"Organization:  {organization.name}\n"
             f"Brand:         {brand.name} (brand_id {brand.pk})\n"
             f"Connection:    {connection.pk} ({connection.website})\n"
+            f"Agent traffic: {agent_connection.pk} ({agent_connection.website}, "
+            f"{agent_connection.provider} logs)\n"
             f"Admin login:   admin / {password}  ->  {base}/admin/  and  {base}/dashboard/\n"
             f"API key:       {token}\n\n"
             "List the active connections:\n"
