@@ -63,18 +63,27 @@ def with_retries(write: Callable[[], None]) -> None:
 
 def pages_ensure(*, connection: Connection, raw_values: Iterable[str]) -> dict[str, int]:
     """Site-map page id for every raw page value, creating the pages seen for the first time."""
+    return website_pages_ensure(
+        brand_id=connection.brand_id, website=connection.website, raw_values=raw_values
+    )
+
+
+def website_pages_ensure(
+    *, brand_id: int, website: str, raw_values: Iterable[str]
+) -> dict[str, int]:
+    """pages_ensure for a website of a brand: the push's and the crawl's one site map."""
     keys = {page_key(raw): raw for raw in raw_values}
-    scope = SitemapPage.objects.filter(brand_id=connection.brand_id, website=connection.website)
+    scope = SitemapPage.objects.filter(brand_id=brand_id, website=website)
     ids = dict(scope.filter(page_key__in=list(keys)).values_list("page_key", "id"))
     missing = [key for key in keys if key not in ids]
     if missing:
         new_pages = []
         for key in missing:
-            url, path, depth = page_location(website=connection.website, raw_page_value=keys[key])
+            url, path, depth = page_location(website=website, raw_page_value=keys[key])
             new_pages.append(
                 SitemapPage(
-                    brand_id=connection.brand_id,
-                    website=connection.website,
+                    brand_id=brand_id,
+                    website=website,
                     raw_page_value=keys[key],
                     page_key=key,
                     url=url,

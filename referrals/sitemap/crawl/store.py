@@ -6,8 +6,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from referrals.allow_list.website import page_location
-from referrals.models import SitemapPage, WebsiteCrawl, page_key
+from referrals.ingest.upsert import website_pages_ensure
+from referrals.models import SitemapPage, WebsiteCrawl
 from referrals.sitemap.crawl.discover import PageResult, SiteFacts
 
 FETCHED_FIELDS = [
@@ -62,39 +62,13 @@ def crawl_state_finish(*, brand_id: int, website: str, error: str | None, notes:
     crawl_state(brand_id=brand_id, website=website).update(**changes)
 
 
-def _pages_ensure(*, brand_id: int, website: str, raw_values: list[str]) -> dict[str, int]:
-    """Page ids by raw value, creating the pages not seen before (as ingest's pages_ensure)."""
-    keys = {page_key(raw): raw for raw in raw_values}
-    scope = SitemapPage.objects.filter(brand_id=brand_id, website=website)
-    ids = dict(scope.filter(page_key__in=list(keys)).values_list("page_key", "id"))
-    missing = [key for key in keys if key not in ids]
-    if missing:
-        new_pages = []
-        for key in missing:
-            url, path, depth = page_location(website=website, raw_page_value=keys[key])
-            new_pages.append(
-                SitemapPage(
-                    brand_id=brand_id,
-                    website=website,
-                    raw_page_value=keys[key],
-                    page_key=key,
-                    url=url,
-                    path=path,
-                    depth=depth,
-                )
-            )
-        SitemapPage.objects.bulk_create(new_pages, ignore_conflicts=True, batch_size=1000)
-        ids.update(scope.filter(page_key__in=missing).values_list("page_key", "id"))
-    return {raw: ids[key] for key, raw in keys.items()}
-
-
 def crawl_pages_store(*, brand_id: int, website: str, results: list[PageResult]) -> None:
     """One batch of results in one transaction: the pages ensured, then updated in bulk.
     A page that could not be fetched keeps what an earlier crawl read; its note says why."""
     if not results:
         return
     with transaction.atomic():
-        ids = _pages_ensure(
+        ids = website_pages_ensure(
             brand_id=brand_id, website=website, raw_values=[r.raw_page_value for r in results]
         )
         fetched, unfetched = [], []
