@@ -2,6 +2,7 @@
 view, superusers edit."""
 
 from django.contrib import admin
+from django.db import models
 
 from referrals.admin.helpers import SharedAdmin
 from referrals.models import AIAgent, AIPlatform, AIPlatformEntry
@@ -51,6 +52,8 @@ class AIAgentAdmin(SharedAdmin):
     list_filter = ["purpose", "active", "platform"]
     list_select_related = ["platform"]
     search_fields = ["name", "token", "operator", "platform__name"]
+    # A documentation URL typed without a scheme is an https one (Django 6's default).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Stored rows point at agents: deactivate one and renormalize instead.
