@@ -77,8 +77,10 @@ def website_canonical(value: str) -> str:
     # Browsers read a numeric or 0x last label as IPv4; every real TLD starts with a letter.
     if not ascii_labels[-1][0].isalpha():
         raise InvalidWebsite(WEBSITE_INVALID)
-    # Keep `www.com` whole: only a `www.` in front of a registrable name is a prefix.
-    if ascii_labels[0] == "www" and len(ascii_labels) > 2:
+    # Keep `www.com` whole: only a `www.` in front of a registrable name is a prefix. Every
+    # such `www.` goes, so that the canonical form canonicalizes to itself (`www.www.x.com`).
+    while ascii_labels[0] == "www" and len(ascii_labels) > 2:
+        ascii_labels = ascii_labels[1:]
         canonical = canonical[4:]
     return canonical
 
