@@ -255,11 +255,9 @@ def _agents(request, resolved: Resolved) -> dict:
     }
 
 
-@require_safe
-@login_required
-@cache_control(private=True, no_cache=True)
-def export_csv(request):
-    """The current view as CSV; a bad parameter is a 400 here (there is no page to explain it)."""
+def _csv_export(request, *, agents: bool):
+    """The current view's referral rows (or agent rows) as CSV; a bad parameter is a 400 here
+    (there is no page to explain it)."""
     resolved = _resolve(request)
     if resolved is None:
         raise Http404("No such brand.")
@@ -267,20 +265,32 @@ def export_csv(request):
         return HttpResponseBadRequest(
             "\n".join(resolved.messages), content_type="text/plain; charset=utf-8"
         )
-    state, connection = resolved.state, resolved.connection
-    rows = (
-        dashboard_export_rows(connection=connection, window=state.window)
-        if connection is not None
-        else ()
-    )
+    state = resolved.state
+    connection = resolved.agent_connection if agents else resolved.connection
+    export_rows = agent_section.agent_export_rows if agents else dashboard_export_rows
+    lines = agent_csv_lines if agents else csv_lines
+    rows = export_rows(connection=connection, window=state.window) if connection is not None else ()
     response = StreamingHttpResponse(
-        csv_lines(rows, website=state.website or ""), content_type="text/csv; charset=utf-8"
+        lines(rows, website=state.website or ""), content_type="text/csv; charset=utf-8"
     )
+    naming = {"prefix": "ai-agents"} if agents else {}
     filename = export_filename(
-        brand_id=state.brand_id, website=state.website or "none", start=state.start, end=state.end
+        brand_id=state.brand_id,
+        website=state.website or "none",
+        start=state.start,
+        end=state.end,
+        **naming,
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+@require_safe
+@login_required
+@cache_control(private=True, no_cache=True)
+def export_csv(request):
+    """The current view as CSV."""
+    return _csv_export(request, agents=False)
 
 
 @require_safe
@@ -288,28 +298,4 @@ def export_csv(request):
 @cache_control(private=True, no_cache=True)
 def export_agents_csv(request):
     """The AI-agents section of the current view as CSV: hits per day x agent x page."""
-    resolved = _resolve(request)
-    if resolved is None:
-        raise Http404("No such brand.")
-    if resolved.messages:
-        return HttpResponseBadRequest(
-            "\n".join(resolved.messages), content_type="text/plain; charset=utf-8"
-        )
-    state, connection = resolved.state, resolved.agent_connection
-    rows = (
-        agent_section.agent_export_rows(connection=connection, window=state.window)
-        if connection is not None
-        else ()
-    )
-    response = StreamingHttpResponse(
-        agent_csv_lines(rows, website=state.website or ""), content_type="text/csv; charset=utf-8"
-    )
-    filename = export_filename(
-        brand_id=state.brand_id,
-        website=state.website or "none",
-        start=state.start,
-        end=state.end,
-        prefix="ai-agents",
-    )
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+    return _csv_export(request, agents=True)
