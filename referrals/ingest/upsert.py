@@ -9,6 +9,7 @@ same code, each described by an `UpsertTarget` and a `TallyTarget`.
 """
 
 import functools
+import json
 import logging
 import time
 import uuid
@@ -73,8 +74,7 @@ def website_pages_ensure(
 ) -> dict[str, int]:
     """pages_ensure for a website of a brand: the push's and the crawl's one site map."""
     keys = {page_key(raw): raw for raw in raw_values}
-    scope = SitemapPage.objects.filter(brand_id=brand_id, website=website)
-    ids = dict(scope.filter(page_key__in=list(keys)).values_list("page_key", "id"))
+    ids = _page_ids(brand_id=brand_id, website=website, keys=list(keys))
     missing = [key for key in keys if key not in ids]
     if missing:
         new_pages = []
@@ -92,8 +92,22 @@ def website_pages_ensure(
                 )
             )
         SitemapPage.objects.bulk_create(new_pages, ignore_conflicts=True, batch_size=1000)
-        ids.update(scope.filter(page_key__in=missing).values_list("page_key", "id"))
+        ids.update(_page_ids(brand_id=brand_id, website=website, keys=missing))
     return {raw: ids[key] for key, raw in keys.items()}
+
+
+def _page_ids(*, brand_id: int, website: str, keys: list[str]) -> dict[str, int]:
+    """Page id by page key, the keys passed as one array parameter: the ORM's `__in` compiles
+    one placeholder per key (~100 ms for a push's 2,000 pages, measured)."""
+    member = "= ANY(%s)" if db.vendor == "postgresql" else "IN (SELECT value FROM json_each(%s))"
+    keys_param = keys if db.vendor == "postgresql" else json.dumps(keys)
+    with db.cursor() as cursor:
+        cursor.execute(
+            f"SELECT page_key, id FROM {SitemapPage._meta.db_table} "
+            f"WHERE brand_id = %s AND website = %s AND page_key {member}",
+            [brand_id, website, keys_param],
+        )
+        return dict(cursor.fetchall())
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,40 @@
+"""The rows table is lean (migration 0015): no metric in any index and free space on every heap
+page, so that a re-push's metric updates are HOT (written in place, no index touched)."""
+
+import pytest
+from django.db import connection as db
+
+from referrals.db.citus import citus_installed
+from referrals.models import NON_NEGATIVE_METRICS, ReferralRow
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
+
+ROWS = ReferralRow._meta.db_table
+
+
+def test_no_index_of_the_rows_holds_a_metric():
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.indexrelid::regclass::text, a.attname FROM pg_index i "
+            "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+            "WHERE i.indrelid = %s::regclass",
+            [ROWS],
+        )
+        indexed = cursor.fetchall()
+    assert indexed, "the rows table has indexes"
+    assert [(index, column) for index, column in indexed if column in NON_NEGATIVE_METRICS] == []
+    assert "referral_row_window" not in {index for index, _ in indexed}
+
+
+def test_rows_table_leaves_free_space_on_every_page():
+    with db.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [ROWS])
+        assert "fillfactor=80" in cursor.fetchone()[0]
+        if citus_installed(db=db):  # the shards, where the rows are, too
+            cursor.execute(
+                "SELECT result FROM run_command_on_shards(%s, "
+                "$$SELECT reloptions::text FROM pg_class WHERE oid = '%%s'::regclass$$)",
+                [ROWS],
+            )
+            shards = [result for (result,) in cursor.fetchall()]
+            assert shards and all("fillfactor=80" in result for result in shards)
