@@ -132,37 +132,49 @@ def floor_records(connection, events: list[dict], bump: int = 0) -> list[tuple]:
     return sorted(rows.values(), key=lambda r: r[:3])
 
 
-def floor_merge(dsn_kwargs: dict, connection, records: list[tuple]) -> float:
-    """COPY + one INSERT ... ON CONFLICT DO UPDATE into the service's own table (its indexes
-    and triggers included), raw psycopg: what the table's design costs at best."""
+_ASSIGN = (
+    "platform_id = excluded.platform_id, pageviews = excluded.pageviews, "
+    "sessions = excluded.sessions, transactions = excluded.transactions, "
+    "purchase_revenue = excluded.purchase_revenue, batch_id = excluded.batch_id, "
+    "updated_at = excluded.updated_at"
+)
+
+
+def _copy_merge(dsn_kwargs: dict, records: list[tuple], merge_sql: str, params: list) -> float:
+    """Seconds to COPY `records` into a temporary table `batch` and run `merge_sql` (its
+    INSERT ... SELECT ... FROM batch ON CONFLICT DO UPDATE), commit included: raw psycopg."""
     import psycopg
 
-    cols = _FLOOR_COLUMNS
     with psycopg.connect(**dsn_kwargs) as conn:
         started = time.perf_counter()
         with conn.cursor() as cur:
             cur.execute(
-                "CREATE TEMP TABLE floor_rows (date date, page_id bigint, raw_referrer_value text,"
+                "CREATE TEMP TABLE batch (date date, page_id bigint, raw_referrer_value text,"
                 " raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint,"
                 " transactions bigint, purchase_revenue numeric(17,4), batch_id text)"
                 " ON COMMIT DROP"
             )
-            with cur.copy(f"COPY floor_rows ({cols}) FROM STDIN") as copy:
+            with cur.copy(f"COPY batch ({_FLOOR_COLUMNS}) FROM STDIN") as copy:
                 for record in records:
                     copy.write_row(record)
-            cur.execute(
-                f"INSERT INTO referrals_referralrow (connection_id, brand_id, updated_at, {cols}) "
-                f"SELECT %s, %s, now(), {cols} FROM floor_rows "
-                "ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
-                "DO UPDATE SET "
-                "platform_id = excluded.platform_id, pageviews = excluded.pageviews, "
-                "sessions = excluded.sessions, transactions = excluded.transactions, "
-                "purchase_revenue = excluded.purchase_revenue, batch_id = excluded.batch_id, "
-                "updated_at = excluded.updated_at",
-                [connection.pk, connection.brand_id],
-            )
+            cur.execute(merge_sql, params)
         conn.commit()
         return time.perf_counter() - started
+
+
+def floor_merge(dsn_kwargs: dict, connection, records: list[tuple]) -> float:
+    """COPY + one INSERT ... ON CONFLICT DO UPDATE into the service's own table (its indexes
+    and triggers included), raw psycopg: what the table's design costs at best."""
+    cols = _FLOOR_COLUMNS
+    return _copy_merge(
+        dsn_kwargs,
+        records,
+        f"INSERT INTO referrals_referralrow (connection_id, brand_id, updated_at, {cols}) "
+        f"SELECT %s, %s, now(), {cols} FROM batch "
+        "ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
+        f"DO UPDATE SET {_ASSIGN}",
+        [connection.pk, connection.brand_id],
+    )
 
 
 FLOOR_TABLE = "bench_merge_floor"
@@ -205,34 +217,15 @@ def spec_floor_create(dsn_kwargs: dict) -> int:
 def spec_floor_merge(dsn_kwargs: dict, connection, records: list[tuple]) -> float:
     """COPY the push's rows into a temporary table and merge them into the floor table with
     one INSERT ... ON CONFLICT DO UPDATE, raw psycopg: the spec's merge floor."""
-    import psycopg
-
-    with psycopg.connect(**dsn_kwargs) as conn:
-        started = time.perf_counter()
-        with conn.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE spec_floor_rows (date date, page_id bigint,"
-                " raw_referrer_value text, raw_page_value text, platform_id bigint,"
-                " pageviews bigint, sessions bigint, transactions bigint,"
-                " purchase_revenue numeric(17,4), batch_id text) ON COMMIT DROP"
-            )
-            with cur.copy(f"COPY spec_floor_rows ({_FLOOR_COLUMNS}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
-            cur.execute(
-                f"INSERT INTO {FLOOR_TABLE} (tenant_id, connection_id, website, updated_at, "
-                f"{_FLOOR_COLUMNS}) SELECT %s, %s, %s, now(), {_FLOOR_COLUMNS} "
-                "FROM spec_floor_rows "
-                "ON CONFLICT (tenant_id, connection_id, date, page_id, raw_referrer_value) "
-                "DO UPDATE SET platform_id = excluded.platform_id, "
-                "pageviews = excluded.pageviews, sessions = excluded.sessions, "
-                "transactions = excluded.transactions, "
-                "purchase_revenue = excluded.purchase_revenue, batch_id = excluded.batch_id, "
-                "updated_at = excluded.updated_at",
-                [connection.brand_id, connection.pk, connection.website],
-            )
-        conn.commit()
-        return time.perf_counter() - started
+    return _copy_merge(
+        dsn_kwargs,
+        records,
+        f"INSERT INTO {FLOOR_TABLE} (tenant_id, connection_id, website, updated_at, "
+        f"{_FLOOR_COLUMNS}) SELECT %s, %s, %s, now(), {_FLOOR_COLUMNS} FROM batch "
+        "ON CONFLICT (tenant_id, connection_id, date, page_id, raw_referrer_value) "
+        f"DO UPDATE SET {_ASSIGN}",
+        [connection.brand_id, connection.pk, connection.website],
+    )
 
 
 def naive_per_row(connection, events: list[dict]) -> float:
