@@ -14,7 +14,9 @@ database, in a process of its own, through gunicorn (4 workers):
 5. the invariants, after re-sends (2.), concurrent pushes (4 brands at once, and 2 pushes to one
    brand at once), a renormalization after an allow-list change, and a connection's deletion:
    the rollup equals a GROUP BY of the rows for every brand; on Citus, every brand's rows,
-   pages and rollup sit in exactly one shard per table, all of them on one node.
+   pages and rollup sit in exactly one shard per table, all of them on one node;
+6. the spec's merge floor on the same server (bench/ingest.py) for the batches of 2.: the push
+   against it (target <= 1.6 on each database).
 
 Prints each figure for both databases with the ratio cluster / plain and its target.
 """
@@ -35,7 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
-from bench.ingest import http_push  # noqa: E402
+from bench.ingest import (  # noqa: E402
+    dsn_from_settings,
+    floor_records,
+    http_push,
+    spec_floor_create,
+    spec_floor_merge,
+)
 from bench.read import median_ms  # noqa: E402
 from reliability.harness import setup_django, start_gunicorn  # noqa: E402
 from reliability.workload import AI_REFERRERS, BATCH, make_batch, ndjson  # noqa: E402
@@ -50,7 +58,7 @@ PUSHES = int(os.environ.get("BENCH_PUSHES", "7"))
 END = datetime.now(UTC).date() - timedelta(days=3)
 PORT = 8791
 DISTRIBUTED = ("referrals_referralrow", "referrals_sitemappage", "referrals_dailyplatformtotal")
-TARGETS = {"push": 1.3, "read": 1.5}
+TARGETS = {"push": 1.3, "read": 1.5, "floor": 1.6}
 
 
 def load_batch(seed: int) -> list[dict]:
@@ -250,6 +258,7 @@ def phase() -> dict:
         server.terminate()
         server.wait()
     figures = reads(org, brand_id, token)
+    figures["merge floor"] = spec_floor_ms(connection_id, batch)
     renormalize_after_allow_list_change()
     if len(tenants) > 1:
         connection_delete(tenants[1][1])
@@ -266,6 +275,21 @@ def phase() -> dict:
         split, spread, brands = shards_per_brand()
         result.update({"brands split": split, "brands spread": spread, "brands found": brands})
     return result
+
+
+def spec_floor_ms(connection_id: str, batch: list[dict]) -> float:
+    """The spec's merge floor on this server (bench/ingest.py): the same changed batches
+    merged by raw psycopg into a plain local table holding a copy of every stored row (on
+    Citus, a table of the coordinator). Median ms."""
+    from referrals.models import Connection
+
+    connection = Connection.objects.get(pk=connection_id)
+    dsn = dsn_from_settings()
+    spec_floor_create(dsn)
+    return statistics.median(
+        spec_floor_merge(dsn, connection, floor_records(connection, changed(batch, k))) * 1000
+        for k in range(PUSHES + 1, 2 * PUSHES + 1)
+    )
 
 
 def run_phase(url: str) -> dict:
@@ -309,11 +333,21 @@ def main() -> None:
             )
         ],
         ("last_pushed_at write (ms)", "connection write", None),
+        ("merge floor of the spec, same batches (ms)", "merge floor", None),
     ]
     for label, key, target in timed:
         ratio = cluster[key] / plain[key]
         verdict = "" if target is None else f"<= {target}: {'ok' if ratio <= target else 'OVER'}"
         print(f"  {label:<48}{plain[key]:10.1f}{cluster[key]:10.1f}{ratio:8.2f}   {verdict}")
+    floor_ratios = [figures["push"] / figures["merge floor"] for figures in (plain, cluster)]
+    verdicts = ", ".join(
+        f"{name} {'ok' if ratio <= TARGETS['floor'] else 'OVER'}"
+        for name, ratio in zip(("plain", "Citus"), floor_ratios, strict=True)
+    )
+    print(
+        f"  {'push / merge floor of the spec':<48}{floor_ratios[0]:10.2f}{floor_ratios[1]:10.2f}"
+        f"{'':8}   <= {TARGETS['floor']}: {verdicts}"
+    )
     for name in ("rollup mismatches",):
         print(f"  {name:<48}{plain[name]:10d}{cluster[name]:10d}            (must be 0)")
     print(
