@@ -15,7 +15,9 @@ from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
     Connection,
+    DailyPageTotal,
     DailyPlatformTotal,
+    MonthlyPageTotal,
     ReferralRow,
     SitemapPage,
     page_key,
@@ -298,6 +300,41 @@ def rollup_stored(connection: Connection) -> dict:
         )
         for d in DailyPlatformTotal.objects.filter(connection=connection)
     }
+
+
+def page_rollups_from_rows(connection: Connection) -> tuple[dict, dict]:
+    """What the page rollups must hold: the counted rows by (day, page) and (month, page)."""
+    groups = (
+        ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
+        .values("date", "page_id")
+        .annotate(
+            n=Count("id"),
+            pv=Coalesce(Sum("pageviews"), 0),
+            s=Coalesce(Sum("sessions"), 0),
+            t=Coalesce(Sum("transactions"), 0),
+            r=Sum("purchase_revenue"),
+        )
+    )
+    daily, monthly = {}, {}
+    for g in groups:
+        sums = (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
+        daily[(g["date"], g["page_id"])] = sums
+        key = (g["date"].replace(day=1), g["page_id"])
+        before = monthly.get(key, (0, 0, 0, 0, Decimal(0)))
+        monthly[key] = tuple(a + b for a, b in zip(before, sums, strict=True))
+    return daily, monthly
+
+
+def page_rollups_stored(connection: Connection) -> tuple[dict, dict]:
+    def sums(d) -> tuple:
+        return (d.row_count, d.pageviews, d.sessions, d.transactions, d.purchase_revenue)
+
+    daily = DailyPageTotal.objects.filter(connection=connection)
+    monthly = MonthlyPageTotal.objects.filter(connection=connection)
+    return (
+        {(d.date, d.page_id): sums(d) for d in daily},
+        {(m.month, m.page_id): sums(m) for m in monthly},
+    )
 
 
 # --- agent traffic ---
