@@ -4,10 +4,12 @@ Each rollup (ROLLUPS: the daily one per platform, DailyPlatformTotal, and the pa
 day and per month) equals a GROUP BY of ReferralRow (platform set, a NULL metric counts as 0)
 because triggers on the rows update it in the writing transaction; each rollup has its own
 three triggers and functions, named after it (`rollup_spec`). Django does not know about
-them, so every function here takes the two model classes (the rollup's model says which rollup): a migration passes its historical
-models (`apps.get_model`), later code the current ones, and the SQL names the columns those
-models have (a column renamed by a later migration gets SQL that names the new column). The
-fields are found by their names below; a RenameField of one of them changes these names.
+them, so every function here takes the two model classes (the rollup's model says which
+rollup): a migration passes its historical models (`apps.get_model`), later code the current
+ones, and the SQL names the columns those models have (a column renamed by a later migration
+gets SQL that names the new column). The fields are found by their names below; a RenameField
+of one of them changes these names. A monthly rollup groups the rows' date truncated to its
+month (an expression in the SQL of each database).
 
 PostgreSQL: statement-level triggers with transition tables, one grouped statement per write
 (~11 ms for a 10,000-row push; reading the replaced values with a join of the batch and the
