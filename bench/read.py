@@ -189,9 +189,9 @@ def main() -> None:
             f"/v1/{brand.pk}/sitemap/export?domain={website}&ordering=-ai_referrals",
         ),
     }
-    only = os.environ.get("BENCH_READS")  # e.g. "dashboard,sitemap pages -ai_referrals"
+    only = os.environ.get("BENCH_READS")  # e.g. "dashboard;sitemap pages -ai_referrals"
     if only:
-        reads = {name: read for name, read in reads.items() if name in only.split(",")}
+        reads = {name: read for name, read in reads.items() if name in only.split(";")}
     figures: dict[tuple[str, int], float] = {}
     for days in WINDOWS:
         start = (END - timedelta(days=days - 1)).isoformat()
