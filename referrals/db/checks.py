@@ -15,7 +15,7 @@ from django.core.checks import CheckMessage, Error
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
-from referrals.db.rollup import rollup_models, rollup_supported, rollup_triggers_problems
+from referrals.db.rollup import rollup_models, rollups_problems, rollups_supported
 
 E_ROLLUP_TRIGGERS = "referrals.E001"
 ROLLUP_BROKEN = "The daily rollup's triggers are broken ({alias}): {problems}."
@@ -37,14 +37,10 @@ def rollup_triggers_check(app_configs=None, databases=None, **kwargs) -> list[Ch
     errors = []
     for alias in databases or ():
         db = connections[alias]
-        rollups = [t for t in rollup_models(apps) if rollup_supported(db=db, rows=rows, totals=t)]
+        rollups = rollups_supported(db=db, rows=rows, rollups=rollup_models(apps))
         if not rollups or not _migrated(alias):
             continue
-        problems = [
-            problem
-            for totals in rollups
-            for problem in rollup_triggers_problems(db=db, rows=rows, totals=totals)
-        ]
+        problems = rollups_problems(db=db, rows=rows, rollups=rollups)
         if problems:
             message = "; ".join(problem.message for problem in problems)
             errors.append(

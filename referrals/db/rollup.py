@@ -19,6 +19,7 @@ one upsert per row. One statement per `execute` (a Citus port runs DDL statement
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.apps import apps as global_apps
@@ -331,74 +332,98 @@ def _sqlite_triggers(t: _Tables) -> dict[str, str]:
     }
 
 
-def _sqlite_installed(db: BaseDatabaseWrapper, rollup: str) -> dict[str, str]:
-    names = [trigger_name(op, rollup) for op in OPERATIONS]
+def _sqlite_installed(db: BaseDatabaseWrapper, names: list[str]) -> dict[str, str]:
     with db.cursor() as cursor:
         cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (%s, %s, %s)",
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN "
+            f"({', '.join(['%s'] * len(names))})",
             names,
         )
         return dict(cursor.fetchall())
 
 
+def rollups_supported(
+    *, db: BaseDatabaseWrapper, rows: type[Model], rollups: Sequence[type[Model]]
+) -> list[type[Model]]:
+    """The rollups whose triggers the database can hold: both tables exist (migrated that
+    far). One introspection query."""
+    if db.vendor not in VENDORS:
+        return []
+    tables = set(db.introspection.table_names())
+    return [t for t in rollups if {rows._meta.db_table, t._meta.db_table} <= tables]
+
+
 def rollup_supported(*, db: BaseDatabaseWrapper, rows: type[Model], totals: type[Model]) -> bool:
     """Whether the database can hold the triggers and both tables exist (migrated that far)."""
-    if db.vendor not in VENDORS:
-        return False
-    tables = set(db.introspection.table_names())
-    return {rows._meta.db_table, totals._meta.db_table} <= tables
+    return bool(rollups_supported(db=db, rows=rows, rollups=[totals]))
 
 
-def _sqlite_problems(db: BaseDatabaseWrapper, t: _Tables, table: str) -> list[TriggerProblem]:
-    installed = _sqlite_installed(db, t.rollup)
+def _sqlite_problems(
+    db: BaseDatabaseWrapper, ts: list[_Tables], table: str
+) -> list[TriggerProblem]:
+    installed = _sqlite_installed(db, [trigger_name(op, t.rollup) for t in ts for op in OPERATIONS])
     problems = []
-    for op, sql in _sqlite_triggers(t).items():
-        name = trigger_name(op, t.rollup)
-        if name not in installed:
-            message = TRIGGER_MISSING.format(trigger=name, table=table)
-            problems.append(TriggerProblem(message=message, writes_missed=True))
-        elif installed[name] != sql:
-            message = TRIGGER_DIFFERS.format(trigger=name)
-            problems.append(TriggerProblem(message=message, writes_missed=False))
+    for t in ts:
+        for op, sql in _sqlite_triggers(t).items():
+            name = trigger_name(op, t.rollup)
+            if name not in installed:
+                message = TRIGGER_MISSING.format(trigger=name, table=table)
+                problems.append(TriggerProblem(message=message, writes_missed=True))
+            elif installed[name] != sql:
+                message = TRIGGER_DIFFERS.format(trigger=name)
+                problems.append(TriggerProblem(message=message, writes_missed=False))
     return problems
 
 
-def _postgres_problems(db: BaseDatabaseWrapper, t: _Tables, table: str) -> list[TriggerProblem]:
+def _postgres_problems(
+    db: BaseDatabaseWrapper, ts: list[_Tables], table: str
+) -> list[TriggerProblem]:
     with db.cursor() as cursor:
         cursor.execute(
             "SELECT t.tgname, p.proname, t.tgenabled IN ('O', 'A') FROM pg_trigger t "
             "JOIN pg_proc p ON p.oid = t.tgfoid "
             "WHERE t.tgrelid = to_regclass(%s) AND t.tgname = ANY(%s)",
-            [table, [trigger_name(op, t.rollup) for op in OPERATIONS]],
+            [table, [trigger_name(op, t.rollup) for t in ts for op in OPERATIONS]],
         )
         triggers = {name: (function, enabled) for name, function, enabled in cursor.fetchall()}
         cursor.execute(
             "SELECT proname, prosrc FROM pg_proc WHERE proname = ANY(%s) "
             "AND pg_function_is_visible(oid)",
-            [[function_name(op, t.rollup) for op in OPERATIONS]],
+            [[function_name(op, t.rollup) for t in ts for op in OPERATIONS]],
         )
         functions = dict(cursor.fetchall())
     problems = []
-    for op, body in _postgres_bodies(t).items():
-        name, function = trigger_name(op, t.rollup), function_name(op, t.rollup)
-        if name not in triggers:
-            message = TRIGGER_MISSING.format(trigger=name, table=table)
-            problems.append(TriggerProblem(message=message, writes_missed=True))
-        elif triggers[name] != (function, True):
-            message = TRIGGER_NOT_FIRING.format(trigger=name, table=table)
-            problems.append(TriggerProblem(message=message, writes_missed=True))
-        if functions.get(function) != body:
-            message = FUNCTION_DIFFERS.format(function=function)
-            problems.append(TriggerProblem(message=message, writes_missed=False))
+    for t in ts:
+        for op, body in _postgres_bodies(t).items():
+            name, function = trigger_name(op, t.rollup), function_name(op, t.rollup)
+            if name not in triggers:
+                message = TRIGGER_MISSING.format(trigger=name, table=table)
+                problems.append(TriggerProblem(message=message, writes_missed=True))
+            elif triggers[name] != (function, True):
+                message = TRIGGER_NOT_FIRING.format(trigger=name, table=table)
+                problems.append(TriggerProblem(message=message, writes_missed=True))
+            if functions.get(function) != body:
+                message = FUNCTION_DIFFERS.format(function=function)
+                problems.append(TriggerProblem(message=message, writes_missed=False))
     return problems
+
+
+def rollups_problems(
+    *, db: BaseDatabaseWrapper, rows: type[Model], rollups: Sequence[type[Model]]
+) -> list[TriggerProblem]:
+    """What differs between the installed triggers of these rollups and those their models
+    generate, in one or two queries for all of them (readyz runs it on every probe)."""
+    if not rollups:
+        return []
+    find = _postgres_problems if db.vendor == "postgresql" else _sqlite_problems
+    return find(db, [_tables(rows, totals) for totals in rollups], rows._meta.db_table)
 
 
 def rollup_triggers_problems(
     *, db: BaseDatabaseWrapper, rows: type[Model], totals: type[Model]
 ) -> list[TriggerProblem]:
     """What differs between the installed triggers and those the given models generate."""
-    find = _postgres_problems if db.vendor == "postgresql" else _sqlite_problems
-    return find(db, _tables(rows, totals), rows._meta.db_table)
+    return rollups_problems(db=db, rows=rows, rollups=[totals])
 
 
 def _citus_sequential(db: BaseDatabaseWrapper, cursor) -> None:
@@ -420,7 +445,7 @@ def rollup_triggers_install(
             for statement in _postgres_install(t):
                 cursor.execute(statement)
             return
-        installed = _sqlite_installed(db, t.rollup)
+        installed = _sqlite_installed(db, [trigger_name(op, t.rollup) for op in OPERATIONS])
         for op, sql in _sqlite_triggers(t).items():
             name = trigger_name(op, t.rollup)
             if installed.get(name) == sql:
