@@ -272,19 +272,21 @@ def rollup_from_rows(connection: Connection, rows: type[Model] = ReferralRow) ->
 
     `rows` may be a historical model (a migration's state), whose columns differ.
     """
-    groups = (
-        rows.objects.filter(connection_id=connection.pk, platform__isnull=False)
-        .values("date", "platform_id")
-        .annotate(
-            n=Count("id"),
-            pv=Coalesce(Sum("pageviews"), 0),
-            s=Coalesce(Sum("sessions"), 0),
-            t=Coalesce(Sum("transactions"), 0),
-            r=Sum("purchase_revenue"),
-        )
+    counted = rows.objects.filter(connection_id=connection.pk, platform__isnull=False)
+    return _counted_sums(counted, "date", "platform_id")
+
+
+def _counted_sums(rows, *keys: str) -> dict:
+    """(row count, pageviews, sessions, transactions, revenue) of rows per `keys`, NULL as 0."""
+    groups = rows.values(*keys).annotate(
+        n=Count("id"),
+        pv=Coalesce(Sum("pageviews"), 0),
+        s=Coalesce(Sum("sessions"), 0),
+        t=Coalesce(Sum("transactions"), 0),
+        r=Sum("purchase_revenue"),
     )
     return {
-        (g["date"], g["platform_id"]): (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
+        tuple(g[k] for k in keys): (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
         for g in groups
     }
 
@@ -304,22 +306,11 @@ def rollup_stored(connection: Connection) -> dict:
 
 def page_rollups_from_rows(connection: Connection) -> tuple[dict, dict]:
     """What the page rollups must hold: the counted rows by (day, page) and (month, page)."""
-    groups = (
-        ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
-        .values("date", "page_id")
-        .annotate(
-            n=Count("id"),
-            pv=Coalesce(Sum("pageviews"), 0),
-            s=Coalesce(Sum("sessions"), 0),
-            t=Coalesce(Sum("transactions"), 0),
-            r=Sum("purchase_revenue"),
-        )
-    )
-    daily, monthly = {}, {}
-    for g in groups:
-        sums = (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
-        daily[(g["date"], g["page_id"])] = sums
-        key = (g["date"].replace(day=1), g["page_id"])
+    counted = ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
+    daily = _counted_sums(counted, "date", "page_id")
+    monthly: dict = {}
+    for (day, page_id), sums in daily.items():
+        key = (day.replace(day=1), page_id)
         before = monthly.get(key, (0, 0, 0, 0, Decimal(0)))
         monthly[key] = tuple(a + b for a, b in zip(before, sums, strict=True))
     return daily, monthly
