@@ -489,12 +489,16 @@ def rollup_lock(*, db: BaseDatabaseWrapper, rows: type[Model], totals: type[Mode
 
 
 def rollup_fill(*, db: BaseDatabaseWrapper, rows: type[Model], totals: type[Model]) -> int:
-    """Insert the GROUP BY of the rows into the (empty) rollup; returns the totals written."""
+    """Insert the GROUP BY of the rows into the (empty) rollup; returns the totals written.
+
+    In key order: a rollup's reads take ranges of its key (brand, connection, day, ...), and
+    a table written in hash-aggregate order scatters each day over every page of the heap
+    (the triggers write it day after day, as pushes come)."""
     t = _tables(rows, totals)
     with db.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {t.totals} ({', '.join(t.key)}, {', '.join(t.sums)}) "
-            f"{_grouped(t, t.rows, '', db.vendor)}"
+            f"{_grouped(t, t.rows, '', db.vendor)} ORDER BY {', '.join(t.key)}"
         )
         return cursor.rowcount
 
