@@ -495,8 +495,15 @@ class _PageTotal(models.Model):
     brand = models.ForeignKey(
         Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
+    # No constraint: a push inserts thousands of these in its triggers, and PostgreSQL would
+    # check each one against the connection (the rows, which the push writes, keep theirs).
+    # Deleting a connection deletes them (referrals.admin.deletion, Django's CASCADE).
     connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="+", db_index=False
+        Connection,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     # No constraint: the pages are distributed on Citus (ids alone are not unique there).
     page = models.ForeignKey(
