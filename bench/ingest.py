@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
-from reliability.harness import memory_kib, setup_django, start_gunicorn  # noqa: E402
+from reliability.harness import free_port, memory_kib, setup_django, start_gunicorn  # noqa: E402
 from reliability.workload import (  # noqa: E402
     BATCH,
     PAGES,
@@ -384,7 +384,7 @@ def main() -> None:
     brand, connection, token = seed_objects("bench.example")
     preload(connection, PRELOAD_ROWS)
     floor_rows = spec_floor_create(dsn_from_settings())
-    port = 8765
+    port = free_port()  # fixed ports met other benchmarks running on the machine
     server = start_gunicorn({}, port)
     try:
         path = f"/v1/{brand.pk}/ai-referrals/connections/{connection.pk}/events"
@@ -410,11 +410,11 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    one_client, four_clients = sustained_ingest(port + 2)
+    one_client, four_clients = sustained_ingest(free_port())
     naive = statistics.median(
         naive_per_row(connection, make_batch(5000 + i, END)) for i in range(3)
     )
-    sqlite_times = sqlite_push(port + 1)
+    sqlite_times = sqlite_push(free_port())
     parse_s = parse_seconds()
 
     push_s, floor_s = statistics.median(pushes), statistics.median(floors)
