@@ -11,12 +11,15 @@ run answers within 2x the median push before it: ok/MISS), with the CPU yardstic
 the pushes' database sessions were waiting on during the run (sampled pg_stat_activity: a
 Lock share means the push queued behind a batch, none means they only shared the CPU).
 
-BENCH_RENORMALIZE_ARGS: extra arguments for the command (e.g. "--batch-size 500 --pause 0.02").
-BENCH_RENORMALIZE_HOT=1: first drop the covering index referral_row_window and set fillfactor
-80 on the rows table (the integrator's pending schema change, which lets the UPDATEs be HOT).
+The pushes alone are measured before the run (the reference) and again after it (how much
+the machine's speed drifted meanwhile). With scripts/bench.sh, PostgreSQL's log (PG_DIR) gives
+the checkpoints, and each slow push is matched against them.
+
+BENCH_RENORMALIZE_ARGS: extra arguments for the command (e.g. "--batch-size 500 --pause 0.1").
 """
 
 import os
+import re
 import shlex
 import statistics
 import subprocess
@@ -24,7 +27,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +43,6 @@ os.environ["PUSH_RATE_LIMIT"] = "100000/min"
 ROWS = int(os.environ.get("BENCH_RENORMALIZE_ROWS", "5000000"))
 BASELINE_PUSHES = int(os.environ.get("BENCH_BASELINE_PUSHES", "7"))
 COMMAND_ARGS = shlex.split(os.environ.get("BENCH_RENORMALIZE_ARGS", ""))
-HOT = os.environ.get("BENCH_RENORMALIZE_HOT") == "1"
 TARGET = 2.0  # the issue: a push during the run answers within 2x its usual time
 
 
@@ -59,11 +61,6 @@ def misfile_everything(connection) -> int:
             [claude, connection.brand_id, connection.pk],
         )
         moved = cursor.rowcount
-        if HOT:
-            cursor.execute("DROP INDEX IF EXISTS referral_row_window")
-            cursor.execute("ALTER TABLE referrals_referralrow SET (fillfactor = 80)")
-            # fillfactor applies to pages written from now on: rewrite the table once.
-            cursor.execute("VACUUM FULL referrals_referralrow")
         cursor.execute("VACUUM ANALYZE referrals_referralrow")
         return moved
 
@@ -97,6 +94,29 @@ class WaitSampler(threading.Thread):
         total = sum(self.samples.values()) or 1
         top = self.samples.most_common(6)
         return ", ".join(f"{name} {count * 100 / total:.0f}%" for name, count in top) or "-"
+
+
+def checkpoints(since: datetime) -> list[tuple[datetime, datetime]]:
+    """(start, end) of the checkpoints in PostgreSQL's log since `since` (scripts/pg.sh's
+    server.log in PG_DIR; PostgreSQL 15 logs checkpoints by default)."""
+    log = Path(os.environ.get("PG_DIR", "/nonexistent")) / "server.log"
+    if not log.exists():
+        return []
+    found, start = [], None
+    stamp = re.compile(
+        r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC .*checkpoint (starting|complete)"
+    )
+    for line in log.read_text(errors="replace").splitlines():
+        match = stamp.match(line)
+        if not match:
+            continue
+        at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=UTC)
+        if match[2] == "starting":
+            start = at
+        elif start and at >= since:
+            found.append((start, at))
+            start = None
+    return found
 
 
 def verdict(ratio: float) -> str:
@@ -138,13 +158,19 @@ def main() -> None:
         renormalize_started = time.monotonic()
         sampler = WaitSampler()
         sampler.start()
-        during, i = [], 100
+        during, starts, i = [], [], 100
+        since = datetime.now(UTC)
         while command.poll() is None:
+            starts.append(datetime.now(UTC))
             during.append(http_push(port, path, token, ndjson(make_batch(i, day_end)))[0])
             i += 1
         renormalize_s = time.monotonic() - renormalize_started
         sampler.stop.set()
         sampler.join()
+        after = [
+            http_push(port, path, token, ndjson(make_batch(i, day_end)))[0]
+            for i in range(10_000, 10_000 + BASELINE_PUSHES)
+        ]
     finally:
         server.terminate()
         server.wait()
@@ -153,12 +179,12 @@ def main() -> None:
     progress = [line for line in log.read_text().splitlines() if line.startswith("renormalize:")]
     alone_ms = statistics.median(alone) * 1000
     during_ms = statistics.median(during) * 1000 if during else float("nan")
-    schema = "no referral_row_window, fillfactor 80" if HOT else "as migrated"
     print(f"command:                    renormalize_referrers {shlex.join(COMMAND_ARGS)}")
-    print(f"rows table:                 {schema}")
     print(f"rows renormalized:          {ROWS:,} in {renormalize_s:.0f} s")
     print(f"  last progress line:       {progress[-1] if progress else '-'}")
     print(f"10,000-row push alone:      median {alone_ms:.0f} ms, max {max(alone) * 1000:.0f} ms")
+    after_ms = statistics.median(after) * 1000
+    print(f"  alone, after the run:     median {after_ms:.0f} ms (machine drift)")
     print(
         f"  during renormalization:   median {during_ms:.0f} ms, "
         f"max {max(during) * 1000:.0f} ms over {len(during)} pushes"
@@ -169,6 +195,21 @@ def main() -> None:
     print(f"  ratio max / alone median: {verdict(worst_ratio)}")
     slow = sum(1 for seconds in during if seconds * 1000 > TARGET * alone_ms)
     print(f"  pushes over {TARGET:g}x:           {slow} of {len(during)}")
+    spans = checkpoints(since)
+    if spans:
+        slow_starts = [
+            (start, start + timedelta(seconds=seconds))
+            for start, seconds in zip(starts, during, strict=True)
+            if seconds * 1000 > TARGET * alone_ms
+        ]
+        in_checkpoint = sum(
+            1 for a, b in slow_starts if any(a <= end and b >= begin for begin, end in spans)
+        )
+        busy = sum((end - begin).total_seconds() for begin, end in spans)
+        print(
+            f"  checkpoints during run:   {len(spans)}, {busy:.0f} s of {renormalize_s:.0f} s; "
+            f"slow pushes overlapping one: {in_checkpoint} of {slow}"
+        )
     print(f"  push sessions waited on:  {sampler.summary()}")
     print(calibration_line())
 
