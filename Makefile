@@ -1,4 +1,4 @@
-.PHONY: run test lint lock bench-ingest bench-read bench-citus bench-rebalance bench-client bench-crawl reliability soak
+.PHONY: run test lint lock bench-ingest bench-read bench-citus bench-rebalance bench-client bench-crawl bench-renormalize citus-backup-rehearsal reliability soak
 
 run:  ## set up (serving packages only), seed a demo and serve on http://127.0.0.1:8000
 	scripts/run.sh
@@ -29,6 +29,12 @@ bench-client:  ## push client: a 1M-row Adobe CSV through referrals-push (bench/
 
 bench-crawl:  ## crawl benchmark: crawl_site over 5,000 pages served on 127.0.0.1 (bench/crawl.py)
 	scripts/bench.sh crawl
+
+bench-renormalize:  ## pushes during renormalize_referrers over 5M rows vs before (bench/renormalize.py)
+	scripts/bench.sh renormalize
+
+citus-backup-rehearsal:  ## back up a throwaway Citus cluster, restore it, check (docs/operations.md)
+	scripts/citus_backup_rehearsal.sh
 
 reliability:  ## faults, concurrency, rate limit, hostile input, 3-min soak (docs/reliability.md)
 	scripts/bootstrap.sh dev && SECRET_KEY="$${SECRET_KEY:-$$(scripts/secret_key.sh)}" \

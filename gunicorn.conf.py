@@ -25,6 +25,10 @@ keepalive = 5  # seconds an idle kept-alive connection is kept (nginx reuses the
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
+# LOG_FORMAT=json (settings.py): gunicorn's own lines in the application's JSON as well, so a
+# log pipeline reads one format on stderr (project/gunicorn_logging.py).
+if os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json":
+    logger_class = "project.gunicorn_logging.JsonLogger"
 
 # Prometheus metrics (referrals/ops/metrics.py): each worker writes its samples to files in
 # PROMETHEUS_MULTIPROC_DIR and /metrics adds up every worker's, so totals are right whichever

@@ -6,20 +6,20 @@ so the JSON formatter gives them as keys of their own: brand_id, connection_id, 
 duration_ms.
 """
 
-import json
 import logging
 import time
-from datetime import UTC, datetime
 
 from django.db import DatabaseError, InterfaceError
 
 from referrals.ops import metrics
+from referrals.ops.jsonlog import JsonFormatter
+
+__all__ = ["JsonFormatter", "RequestLogMiddleware"]  # JsonFormatter: settings.LOGGING's name
 
 logger = logging.getLogger("referrals.requests")
 
 # Polled every few seconds by load balancers and Prometheus: DEBUG, never INFO.
 QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
 
 
 class RequestLogMiddleware:
@@ -70,22 +70,3 @@ class RequestLogMiddleware:
         """A database error a view did not handle (the API's handler counts its own 503s)."""
         if isinstance(exception, DatabaseError | InterfaceError):
             metrics.database_error(error=exception)
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, request_id, message, then the extras."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "request_id": getattr(record, "request_id", "-"),
-            "message": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and key not in entry:
-                entry[key] = value
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)

@@ -8,7 +8,10 @@ registry is served.
 
 Instrumentation stays at the edges: the push pipeline calls ops.observe.push_observed once, where it
 writes the push log; the throttle counts refusals; the request middleware counts responses;
-the API's error handler counts database errors.
+the API's error handler counts database errors; the crawl (referrals/sitemap/crawl/run.py)
+counts its pages and runs. A crawl runs in a process of its own (`manage.py crawl_site`, or the
+admin's "Crawl now", started from a gunicorn worker with its environment): with the same
+PROMETHEUS_MULTIPROC_DIR as gunicorn its samples join the totals the same way.
 """
 
 import hmac
@@ -80,6 +83,25 @@ DATABASE_RETRIES = Counter(
     ["error"],
 )
 
+CRAWL_PAGES = Counter(
+    "referrals_crawl_pages",
+    "Pages a crawl went through, by outcome: the answer's status class (2xx ... 5xx; a 2xx "
+    "cut at the size cap is too_large), or robots_disallowed (listed, not fetched), timeout, "
+    "network (no answer).",
+    ["outcome"],
+)
+CRAWLS = Counter(
+    "referrals_crawls",
+    "Crawl runs ended, by result: done, or failed (robots.txt unavailable, an error, interrupted).",
+    ["result"],
+)
+CRAWL_DURATION = Histogram(
+    "referrals_crawl_duration_seconds",
+    "Wall time of a crawl run, by result (done, failed).",
+    ["result"],
+    buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+)
+
 
 def push_counted(
     *,
@@ -120,6 +142,16 @@ def database_error(*, error: BaseException) -> None:
 def database_retry(*, error: BaseException) -> None:
     cause = error.__cause__ or error
     DATABASE_RETRIES.labels(error=cause.__class__.__name__).inc()
+
+
+def crawl_page(*, outcome: str) -> None:
+    CRAWL_PAGES.labels(outcome=outcome).inc()
+
+
+def crawl_finished(*, failed: bool, seconds: float) -> None:
+    result = "failed" if failed else "done"
+    CRAWLS.labels(result=result).inc()
+    CRAWL_DURATION.labels(result=result).observe(seconds)
 
 
 def _registry():

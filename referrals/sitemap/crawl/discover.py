@@ -63,6 +63,9 @@ class PageResult:
     last_indexed: datetime | None = None
     content_updated_at: datetime | None = None
     note: str | None = None
+    # For the metrics: the status class ("2xx" ... "5xx"), or why there is no page to read
+    # ("robots_disallowed", "timeout", "network", "too_large").
+    outcome: str = ""
 
 
 Emit = Callable[[str, object], None]  # ("site", SiteFacts) | ("found", int) | ("page", PageResult)
@@ -204,16 +207,18 @@ class SiteCrawl:
 
     async def _page(self, raw: str, lastmod: datetime | None) -> PageResult:
         if not self.allowed(raw):
-            return PageResult(raw, fetched=False, note="robots.txt disallows our crawler")
+            note = "robots.txt disallows our crawler"
+            return PageResult(raw, fetched=False, note=note, outcome="robots_disallowed")
         fetched = await self.fetcher.get(self.base + raw)
         if fetched.error:
-            return PageResult(raw, fetched=False, note=fetched.error)
+            return PageResult(raw, fetched=False, note=fetched.error, outcome=fetched.error_kind)
         result = PageResult(
             raw,
             fetched=True,
             status=fetched.status,
             last_indexed=datetime.now(UTC),
             content_updated_at=lastmod or _last_modified(fetched),
+            outcome="too_large" if fetched.too_large else f"{fetched.status // 100}xx",
         )
         if fetched.status in (301, 302, 303, 307, 308):
             target = urljoin(self.base + raw, fetched.headers.get("location", ""))

@@ -24,6 +24,7 @@ class Fetched:
     body: bytes = b""
     too_large: bool = False
     error: str | None = None  # a timeout or a network error: no answer
+    error_kind: str | None = None  # "timeout" or "network" when `error` (the crawl's metrics)
 
     @property
     def ok(self) -> bool:
@@ -94,9 +95,11 @@ class Fetcher:
             try:
                 return await asyncio.wait_for(self._get(url), self.timeout)
             except (TimeoutError, httpx.TimeoutException):
-                return Fetched(url=url, error=TIMED_OUT.format(seconds=self.timeout))
+                error = TIMED_OUT.format(seconds=self.timeout)
+                return Fetched(url=url, error=error, error_kind="timeout")
             except (httpx.HTTPError, OSError) as exc:
-                return Fetched(url=url, error=f"{type(exc).__name__}: {exc}"[:500])
+                error = f"{type(exc).__name__}: {exc}"[:500]
+                return Fetched(url=url, error=error, error_kind="network")
 
     async def _get(self, url: str) -> Fetched:
         async with self._client.stream("GET", url) as response:

@@ -9,10 +9,12 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
+from referrals.ops import metrics
 from referrals.sitemap.crawl import store
 from referrals.sitemap.crawl.discover import CrawlOptions, CrawlRefused, site_crawl
 
@@ -71,6 +73,7 @@ def _network(options: CrawlOptions, events: queue.Queue) -> None:
 def crawl_site(*, brand_id: int, options: CrawlOptions) -> CrawlSummary:
     """Crawl a website of a brand and store what was found; returns when done."""
     website = options.website
+    started = time.monotonic()
     store.crawl_state_start(brand_id=brand_id, website=website, base_url=options.base_url)
     events: queue.Queue = queue.Queue()
     thread = threading.Thread(target=_network, args=(options, events), daemon=True)
@@ -89,6 +92,7 @@ def crawl_site(*, brand_id: int, options: CrawlOptions) -> CrawlSummary:
             if kind is _DONE:
                 break
             if kind == "page":
+                metrics.crawl_page(outcome=payload.outcome)
                 batch.append(payload)
                 if len(batch) >= BATCH:
                     flush()
@@ -103,8 +107,10 @@ def crawl_site(*, brand_id: int, options: CrawlOptions) -> CrawlSummary:
         flush()
     except BaseException as exc:
         store.crawl_state_finish(brand_id=brand_id, website=website, error=repr(exc))
+        metrics.crawl_finished(failed=True, seconds=time.monotonic() - started)
         raise
     thread.join()
     note = "; ".join(notes[:20])
     store.crawl_state_finish(brand_id=brand_id, website=website, error=summary.error, notes=note)
+    metrics.crawl_finished(failed=bool(summary.error), seconds=time.monotonic() - started)
     return summary
