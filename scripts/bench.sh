@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run a benchmark (bench/<name>.py) against a throwaway PostgreSQL with default durability,
 # unless DATABASE_URL already points at one.
-# Usage: scripts/bench.sh ingest|read|citus|rebalance|push_client|crawl
+# Usage: scripts/bench.sh ingest|read|citus|rebalance|push_client|crawl|renormalize|agents_read
 # (BENCH_READ_CITUS=1 scripts/bench.sh read: the read benchmark on a Citus cluster)
 # `citus` compares a plain PostgreSQL and a Citus cluster (a coordinator and two workers, see
 # scripts/citus.sh), both started here with fsync off, as the test servers run; `rebalance`
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 scripts/bootstrap.sh dev
 SECRET_KEY="${SECRET_KEY:-$(scripts/secret_key.sh)}"  # a throwaway key for this run
 export SECRET_KEY
-name="${1:?usage: scripts/bench.sh ingest|read|citus|rebalance|push_client|crawl}"
+name="${1:?usage: scripts/bench.sh ingest|read|citus|rebalance|push_client|crawl|renormalize|agents_read}"
 if [ "$name" = citus ] && [ -z "${CITUS_DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/citus.sh
   . scripts/citus.sh  # and scripts/pg.sh
