@@ -483,6 +483,59 @@ class DailyPlatformTotal(models.Model):
         return f"{self.date} {self.platform_id}: {self.sessions} sessions"
 
 
+class _PageTotal(models.Model):
+    """Sums of a connection's counted rows per page and period: the page rankings' rollups.
+
+    Kept like DailyPlatformTotal (triggers on the rows, referrals/db/rollup.py), its primary
+    key the natural key, brand first. A long window's ranking reads whole months from
+    MonthlyPageTotal and the days of the partial months from DailyPageTotal
+    (referrals/reporting/pages.py) instead of every row of the window.
+    """
+
+    brand = models.ForeignKey(
+        Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+    connection = models.ForeignKey(
+        Connection, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    # No constraint: the pages are distributed on Citus (ids alone are not unique there).
+    page = models.ForeignKey(
+        SitemapPage,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    row_count = models.IntegerField()
+    pageviews = models.BigIntegerField()
+    sessions = models.BigIntegerField()
+    transactions = models.BigIntegerField()
+    purchase_revenue = models.DecimalField(max_digits=24, decimal_places=4)
+
+    class Meta:
+        abstract = True
+
+
+class DailyPageTotal(_PageTotal):
+    """A page's sums of one day (see _PageTotal)."""
+
+    pk = models.CompositePrimaryKey("brand", "connection", "date", "page")
+    date = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.date} page {self.page_id}: {self.sessions} sessions"
+
+
+class MonthlyPageTotal(_PageTotal):
+    """A page's sums of one calendar month, dated by its first day (see _PageTotal)."""
+
+    pk = models.CompositePrimaryKey("brand", "connection", "month", "page")
+    month = models.DateField()
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} page {self.page_id}: {self.sessions} sessions"
+
+
 class PushLog(models.Model):
     """One line per push, successful or not, for the admin and the dashboard's health panel."""
 

@@ -2,6 +2,7 @@
 # Run a benchmark (bench/<name>.py) against a throwaway PostgreSQL with default durability,
 # unless DATABASE_URL already points at one.
 # Usage: scripts/bench.sh ingest|read|citus|rebalance|push_client|crawl
+# (BENCH_READ_CITUS=1 scripts/bench.sh read: the read benchmark on a Citus cluster)
 # `citus` compares a plain PostgreSQL and a Citus cluster (a coordinator and two workers, see
 # scripts/citus.sh), both started here with fsync off, as the test servers run; `rebalance`
 # adds a worker to a cluster and moves shards onto it while pushes go on.
@@ -21,6 +22,13 @@ if [ "$name" = citus ] && [ -z "${CITUS_DATABASE_URL:-}" ]; then
   citus_start
   CITUS_DATABASE_URL="$DATABASE_URL"
   export PLAIN_DATABASE_URL CITUS_DATABASE_URL
+elif [ "$name" = read ] && [ -n "${BENCH_READ_CITUS:-}" ] && [ -z "${DATABASE_URL:-}" ]; then
+  # The read benchmark on a Citus cluster (a coordinator and two workers).
+  # shellcheck source=scripts/citus.sh
+  . scripts/citus.sh
+  trap citus_stop EXIT
+  citus_ensure
+  citus_start
 elif [ "$name" = rebalance ]; then
   # A cluster whose shards can move by logical replication (Citus's default transfer mode).
   # shellcheck source=scripts/citus.sh

@@ -15,7 +15,9 @@ from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
     Connection,
+    DailyPageTotal,
     DailyPlatformTotal,
+    MonthlyPageTotal,
     ReferralRow,
     SitemapPage,
     page_key,
@@ -270,19 +272,21 @@ def rollup_from_rows(connection: Connection, rows: type[Model] = ReferralRow) ->
 
     `rows` may be a historical model (a migration's state), whose columns differ.
     """
-    groups = (
-        rows.objects.filter(connection_id=connection.pk, platform__isnull=False)
-        .values("date", "platform_id")
-        .annotate(
-            n=Count("id"),
-            pv=Coalesce(Sum("pageviews"), 0),
-            s=Coalesce(Sum("sessions"), 0),
-            t=Coalesce(Sum("transactions"), 0),
-            r=Sum("purchase_revenue"),
-        )
+    counted = rows.objects.filter(connection_id=connection.pk, platform__isnull=False)
+    return _counted_sums(counted, "date", "platform_id")
+
+
+def _counted_sums(rows, *keys: str) -> dict:
+    """(row count, pageviews, sessions, transactions, revenue) of rows per `keys`, NULL as 0."""
+    groups = rows.values(*keys).annotate(
+        n=Count("id"),
+        pv=Coalesce(Sum("pageviews"), 0),
+        s=Coalesce(Sum("sessions"), 0),
+        t=Coalesce(Sum("transactions"), 0),
+        r=Sum("purchase_revenue"),
     )
     return {
-        (g["date"], g["platform_id"]): (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
+        tuple(g[k] for k in keys): (g["n"], g["pv"], g["s"], g["t"], Decimal(g["r"] or 0))
         for g in groups
     }
 
@@ -298,6 +302,30 @@ def rollup_stored(connection: Connection) -> dict:
         )
         for d in DailyPlatformTotal.objects.filter(connection=connection)
     }
+
+
+def page_rollups_from_rows(connection: Connection) -> tuple[dict, dict]:
+    """What the page rollups must hold: the counted rows by (day, page) and (month, page)."""
+    counted = ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
+    daily = _counted_sums(counted, "date", "page_id")
+    monthly: dict = {}
+    for (day, page_id), sums in daily.items():
+        key = (day.replace(day=1), page_id)
+        before = monthly.get(key, (0, 0, 0, 0, Decimal(0)))
+        monthly[key] = tuple(a + b for a, b in zip(before, sums, strict=True))
+    return daily, monthly
+
+
+def page_rollups_stored(connection: Connection) -> tuple[dict, dict]:
+    def sums(d) -> tuple:
+        return (d.row_count, d.pageviews, d.sessions, d.transactions, d.purchase_revenue)
+
+    daily = DailyPageTotal.objects.filter(connection=connection)
+    monthly = MonthlyPageTotal.objects.filter(connection=connection)
+    return (
+        {(d.date, d.page_id): sums(d) for d in daily},
+        {(m.month, m.page_id): sums(m) for m in monthly},
+    )
 
 
 # --- agent traffic ---

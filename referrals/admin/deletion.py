@@ -16,22 +16,26 @@ from referrals.models import (
     Brand,
     Connection,
     DailyAgentTotal,
+    DailyPageTotal,
     DailyPlatformTotal,
     DroppedReferrer,
     DroppedUserAgent,
     GoogleAnalyticsIntegration,
+    MonthlyPageTotal,
     Organization,
     PushLog,
     ReferralRow,
     SitemapPage,
 )
 
-# Deleted first, each with one DELETE, in this order. The rollup goes before the rows: their
+# Deleted first, each with one DELETE, in this order. The rollups go before the rows: their
 # delete trigger then finds nothing to subtract from (it never inserts), where matching each
 # group against a million deleted rows took 80 s (a nested loop). The rows go before the
 # pages they point at.
 BIG_TABLES = (
     DailyPlatformTotal,
+    DailyPageTotal,
+    MonthlyPageTotal,
     DailyAgentTotal,
     ReferralRow,
     AgentTrafficRow,
@@ -57,6 +61,8 @@ def connections_cascade(connections: QuerySet) -> Cascade:
         for model in (
             ReferralRow,
             DailyPlatformTotal,
+            DailyPageTotal,
+            MonthlyPageTotal,
             AgentTrafficRow,
             DailyAgentTotal,
             PushLog,

@@ -3,7 +3,8 @@ the chart's bars."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.html import format_html_join
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 NONE = "—"
 
@@ -28,9 +29,12 @@ def percent(ratio, digits: int = 1) -> str:
 
 def svg_bars(bars) -> str:
     """A column's <rect> elements in one pass: a year has ~5,500 bars, and drawing them with
-    a template loop cost ~0.2 s a page (5 attributes each)."""
-    return format_html_join(
-        "",
-        '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"></rect>',
-        ((bar.x, bar.y, bar.width, bar.height, bar.color) for bar in bars),
+    a template loop cost ~0.2 s a page (5 attributes each), with format_html ~0.1 s (an
+    escape per attribute). The coordinates are numbers; the color alone is escaped."""
+    return mark_safe(
+        "".join(
+            f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" '
+            f'fill="{escape(bar.color)}"></rect>'
+            for bar in bars
+        )
     )

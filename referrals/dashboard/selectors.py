@@ -2,15 +2,15 @@
 
 Reads follow the website's active connection (referrals.reporting.rows says which rows count,
 referrals.reporting.totals how they sum). KPIs and the daily chart read the daily rollup
-(DailyPlatformTotal, ~15 rows a day); the landing pages read the rows through a covering index
-on PostgreSQL (connection, date).
+(DailyPlatformTotal, ~15 rows a day); the landing pages are ranked from the page rollups
+(referrals.reporting.pages), and only the pages shown read their rows (by page and date).
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import F, Max
+from django.db.models import Max
 
 from referrals.models import (
     Brand,
@@ -20,6 +20,7 @@ from referrals.models import (
     SitemapPage,
     WebsiteCrawl,
 )
+from referrals.reporting.pages import page_count, page_ranking
 from referrals.reporting.rows import daily_counted, rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
@@ -139,31 +140,39 @@ def dashboard_top_pages(
     """Landing pages ranked by `sort` (then by page id, stable on every database), each
     marked when a priority path of the brand matches it; `only_priority` keeps those.
 
-    Three queries: the brand's priority rules, the ranking (every page of the window with its
-    `sort` sum, one scan of the window; the number of pages is its length), then the totals
-    per platform of the pages of the requested slice only. A page number past the end shows
-    the last page.
+    Three queries: the brand's priority rules, the slice of the ranking with the number of
+    ranked pages (ORDER BY ... LIMIT over the page rollups), then the totals per platform of
+    the pages of the slice from their rows. A page number past the end shows the last page
+    (two more queries).
     """
     if sort not in SORT_FIELDS:
         raise ValueError(f"unknown sort {sort!r}")
     rules = priority_rules(brand_id=connection.brand_id, website=connection.website)
     rows = rows_counted(connection=connection, window=window)
+    priority = None
     if only_priority:
         pages = SitemapPage.objects.filter(brand_id=connection.brand_id, website=connection.website)
-        priority = pages_filter_priority(pages, rules, is_priority=True).values("pk")
-        rows = rows.filter(page_id__in=priority)
-    metric = f"sum_{sort}"
-    ranking = list(
-        rows.values("page_id")
-        .annotate(**{metric: METRIC_SUMS[metric]})
-        .order_by(F(metric).desc(), "page_id")
-        .values_list("page_id", flat=True)
-    )
-    total = len(ranking)
-    page = min(page, max(1, -(-total // per_page)))
+        pages = pages_filter_priority(pages, rules, is_priority=True).order_by()
+        priority = pages.values_list("pk").query.sql_with_params()
+        rows = rows.filter(page_id__in=pages.values("pk"))
+
+    def ranked(page: int) -> tuple[list[int], int]:
+        return page_ranking(
+            connection=connection,
+            window=window,
+            sort=sort,
+            offset=(page - 1) * per_page,
+            limit=per_page,
+            pages=priority,
+        )
+
+    slice_ids, total = ranked(page)
+    if not slice_ids and page > 1:
+        total = page_count(connection=connection, window=window, pages=priority)
+        page = max(1, -(-total // per_page))
+        slice_ids, total = ranked(page)
     if not total:
         return TopPages(total=0, page=1, per_page=per_page, items=[])
-    slice_ids = ranking[(page - 1) * per_page : page * per_page]
     found: dict[int, dict] = {}
     for row in (
         rows.filter(page_id__in=slice_ids, page__brand_id=connection.brand_id)

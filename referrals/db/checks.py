@@ -1,4 +1,4 @@
-"""System check: the daily rollup's triggers exist and match what the current models generate.
+"""System check: the rollups' triggers exist and match what the current models generate.
 
 A `Tags.database` check, so it runs where a database is named: `manage.py check --database
 default` (scripts/run.sh, before serving) and `migrate` (before migrating). Django leaves
@@ -15,7 +15,7 @@ from django.core.checks import CheckMessage, Error
 from django.db import connections
 from django.db.migrations.executor import MigrationExecutor
 
-from referrals.db.rollup import rollup_supported, rollup_triggers_problems
+from referrals.db.rollup import rollup_models, rollups_problems, rollups_supported
 
 E_ROLLUP_TRIGGERS = "referrals.E001"
 ROLLUP_BROKEN = "The daily rollup's triggers are broken ({alias}): {problems}."
@@ -34,13 +34,13 @@ def rollup_triggers_check(app_configs=None, databases=None, **kwargs) -> list[Ch
     if app_configs is not None and not any(c.label == "referrals" for c in app_configs):
         return []
     rows = apps.get_model("referrals", "ReferralRow")
-    totals = apps.get_model("referrals", "DailyPlatformTotal")
     errors = []
     for alias in databases or ():
         db = connections[alias]
-        if not rollup_supported(db=db, rows=rows, totals=totals) or not _migrated(alias):
+        rollups = rollups_supported(db=db, rows=rows, rollups=rollup_models(apps))
+        if not rollups or not _migrated(alias):
             continue
-        problems = rollup_triggers_problems(db=db, rows=rows, totals=totals)
+        problems = rollups_problems(db=db, rows=rows, rollups=rollups)
         if problems:
             message = "; ".join(problem.message for problem in problems)
             errors.append(

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
 from referrals.db.citus import citus_installed
-from referrals.db.rollup import rollup_supported, rollup_triggers_problems
+from referrals.db.rollup import rollup_models, rollups_problems, rollups_supported
 
 logger = logging.getLogger(__name__)
 
@@ -59,12 +59,12 @@ def check_migrations() -> None:
 
 def check_rollup_triggers() -> None:
     rows = apps.get_model("referrals", "ReferralRow")
-    totals = apps.get_model("referrals", "DailyPlatformTotal")
     if connection.vendor not in ("postgresql", "sqlite"):
         return
-    if not rollup_supported(db=connection, rows=rows, totals=totals):
+    rollups = rollup_models(apps)
+    if rollups_supported(db=connection, rows=rows, rollups=rollups) != rollups:
         raise CheckFailed(TABLES_MISSING)
-    problems = rollup_triggers_problems(db=connection, rows=rows, totals=totals)
+    problems = rollups_problems(db=connection, rows=rows, rollups=rollups)
     if problems:
         raise CheckFailed(TRIGGERS_BROKEN.format(problems="; ".join(p.message for p in problems)))
 

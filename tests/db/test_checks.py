@@ -59,7 +59,7 @@ def test_a_missing_trigger_is_an_error_until_rollup_repair(api_client, connectio
     out = StringIO()
     call_command("rollup_repair", stdout=out)
     totals = len(rollup_from_rows(connection))
-    assert rollup_repair.REPAIRED.format(totals=totals) in out.getvalue()
+    assert rollup_repair.REPAIRED.format(totals=totals, name="daily") in out.getvalue()
     assert rollup_errors() == []
     assert rollup_stored(connection) == rollup_from_rows(connection)
 
@@ -108,7 +108,7 @@ def test_migrate_runs_past_the_check_and_reinstalls_what_a_migration_dropped(tmp
 
     result = manage("migrate", database=database)  # admin, sessions, ... pending
     assert result.returncode == 0, result.stderr
-    assert REPAIRED_AFTER_MIGRATE.format(totals=0) in result.stdout
+    assert REPAIRED_AFTER_MIGRATE.format(totals=0, name="daily") in result.stdout
 
     drop_trigger(database)
     result = manage("check", "--database", "default", database=database)

@@ -1,4 +1,4 @@
-"""The daily rollup (kept by triggers on the rows) equals a GROUP BY of the counted rows."""
+"""The rollups (kept by triggers on the rows) equal a GROUP BY of the counted rows."""
 
 import random
 
@@ -13,10 +13,19 @@ from referrals.db.rollup import rollup_fill
 from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
+    DailyPageTotal,
     DailyPlatformTotal,
+    MonthlyPageTotal,
     ReferralRow,
 )
-from tests.factories import event, push, rollup_from_rows, rollup_stored
+from tests.factories import (
+    event,
+    page_rollups_from_rows,
+    page_rollups_stored,
+    push,
+    rollup_from_rows,
+    rollup_stored,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_push_rate_limit")]
 
@@ -32,10 +41,20 @@ REFERRERS = [
 ]
 
 
-def random_batch(rng: random.Random, size: int) -> list[dict]:
+# Days on both sides of month ends (and a leap day): the monthly page rollup's groups.
+DAYS = ["2024-02-29", "2026-04-30", "2026-05-01", "2026-05-02", "2026-05-31", "2026-06-01"]
+
+
+def rollups_equal_the_rows(connection) -> bool:
+    return rollup_stored(connection) == rollup_from_rows(connection) and page_rollups_stored(
+        connection
+    ) == page_rollups_from_rows(connection)
+
+
+def random_batch(rng: random.Random, size: int, days: list[str] | None = None) -> list[dict]:
     return [
         event(
-            date=f"2026-05-{rng.randint(1, 4):02d}",
+            date=rng.choice(days) if days else f"2026-05-{rng.randint(1, 4):02d}",
             raw_referrer_value=rng.choice(REFERRERS),
             raw_page_value=f"/p/{rng.randrange(6)}",
             sessions=rng.choice([None, 0, rng.randrange(100)]),
@@ -57,6 +76,8 @@ def random_batch(rng: random.Random, size: int) -> list[dict]:
 def test_rollup_equals_the_rows_after_any_sequence_of_pushes(api_client, connection, seed, pushes):
     ReferralRow.objects.filter(connection=connection).delete()
     DailyPlatformTotal.objects.filter(connection=connection).delete()
+    DailyPageTotal.objects.filter(connection=connection).delete()
+    MonthlyPageTotal.objects.filter(connection=connection).delete()
     rng = random.Random(seed)
     platforms = {p.slug: p for p in AIPlatform.objects.filter(slug__in=["claude", "chatgpt"])}
     # Examples share the test's transaction: start each from the same allow-list.
@@ -73,11 +94,17 @@ def test_rollup_equals_the_rows_after_any_sequence_of_pushes(api_client, connect
             AIPlatform.objects.filter(slug=rng.choice(["claude", "perplexity"])).update(
                 active=rng.random() < 0.5
             )
+        elif action < 0.55:  # stored rows follow the allow-list
+            call_command("renormalize_referrers", stdout=None)
+        elif action < 0.65:  # some rows go (the ORM's delete, as the admin's tools do)
+            ReferralRow.objects.filter(
+                connection=connection, raw_page_value=f"/p/{rng.randrange(6)}"
+            ).delete()
         query = "?dry_run=true" if action > 0.9 else ""
-        batch = random_batch(rng, rng.randint(1, 40))
+        batch = random_batch(rng, rng.randint(1, 40), DAYS)
         response = push(api_client, connection, batch, query=query)
         assert response.status_code == 200, response.content
-        assert rollup_stored(connection) == rollup_from_rows(connection)
+        assert rollups_equal_the_rows(connection)
 
 
 def test_a_moved_referrer_leaves_its_old_platform_group(api_client, connection):
@@ -109,7 +136,7 @@ def test_renormalize_moves_the_rollup_with_the_rows(api_client, connection):
     push(api_client, connection, random_batch(random.Random(3), 40))
     AIPlatform.objects.filter(slug="claude").update(active=False)
     call_command("renormalize_referrers", stdout=None)
-    assert rollup_stored(connection) == rollup_from_rows(connection)
+    assert rollups_equal_the_rows(connection)
     claude = AIPlatform.objects.get(slug="claude")
     assert all(platform != claude.pk for _, platform in rollup_stored(connection))
 
@@ -120,20 +147,25 @@ def test_deleting_rows_or_their_connection_keeps_the_rollup_right(api_client, co
     push(api_client, other, random_batch(random.Random(2), 30))
     theirs = rollup_stored(other)
     ReferralRow.objects.filter(connection=connection, raw_page_value="/p/1").delete()
-    assert rollup_stored(connection) == rollup_from_rows(connection)
+    assert rollups_equal_the_rows(connection)
     ReferralRow.objects.filter(connection=connection).update(sessions=3)
-    assert rollup_stored(connection) == rollup_from_rows(connection)
+    assert rollups_equal_the_rows(connection)
     ReferralRow.objects.filter(connection=connection).delete()
     assert rollup_stored(connection) == {}
-    other.delete()  # the rows and the rollup of a deleted connection go, in either order
+    assert page_rollups_stored(connection) == ({}, {})
+    other.delete()  # the rows and the rollups of a deleted connection go, in either order
     assert not DailyPlatformTotal.objects.exists()
+    assert not DailyPageTotal.objects.exists()
+    assert not MonthlyPageTotal.objects.exists()
     assert theirs
 
 
 def test_the_fill_groups_the_rows_as_the_triggers_do(connection, api_client):
     """The fill migration 0005 runs groups the rows stored before it; run again, it agrees."""
     push(api_client, connection, random_batch(random.Random(5), 40))
-    before = rollup_stored(connection)
-    DailyPlatformTotal.objects.all().delete()
-    rollup_fill(db=db, rows=ReferralRow, totals=DailyPlatformTotal)
-    assert rollup_stored(connection) == before == rollup_from_rows(connection)
+    before = rollup_stored(connection), page_rollups_stored(connection)
+    for totals in (DailyPlatformTotal, DailyPageTotal, MonthlyPageTotal):
+        totals.objects.all().delete()
+        rollup_fill(db=db, rows=ReferralRow, totals=totals)
+    assert (rollup_stored(connection), page_rollups_stored(connection)) == before
+    assert rollups_equal_the_rows(connection)

@@ -1,17 +1,17 @@
-"""rollup_repair: reinstall the daily rollup's triggers and recompute it from the rows."""
+"""rollup_repair: reinstall the rollups' triggers and recompute them from the rows."""
 
 from django.core.management.base import BaseCommand
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from referrals.db.rollup import rollup_repair
-from referrals.models import DailyPlatformTotal, ReferralRow
+from referrals.db.rollup import rollup_models, rollup_repair, rollup_spec
+from referrals.models import ReferralRow
 
-REPAIRED = "rollup repaired: triggers reinstalled, {totals} daily totals"
+REPAIRED = "rollup repaired: triggers reinstalled, {totals} {name} totals"
 
 
 class Command(BaseCommand):
     help = (
-        "Reinstall the daily rollup's triggers and recompute the rollup from the rows, with "
+        "Reinstall the rollups' triggers and recompute each rollup from the rows, with "
         "writes held off meanwhile (pushes wait; reads go on)."
     )
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--database", default=DEFAULT_DB_ALIAS)
 
     def handle(self, *args, database: str, **options):
-        written = rollup_repair(
-            db=connections[database], rows=ReferralRow, totals=DailyPlatformTotal
-        )
-        self.stdout.write(REPAIRED.format(totals=written))
+        for totals in rollup_models():
+            written = rollup_repair(db=connections[database], rows=ReferralRow, totals=totals)
+            name = rollup_spec(totals).name.replace("_", " ")
+            self.stdout.write(REPAIRED.format(totals=written, name=name))
