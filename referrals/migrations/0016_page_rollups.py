@@ -45,7 +45,7 @@ def rollups_stop(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('referrals', '0014_agent_traffic'),
+        ('referrals', '0015_lean_referral_rows'),
     ]
 
     operations = [
