@@ -20,7 +20,7 @@ from django.db.models import F, Max
 
 from referrals.dashboard import charts
 from referrals.dashboard.metrics import change, days_between, platform_color, ratio
-from referrals.dashboard.selectors import NO_FILTERS, Filters
+from referrals.dashboard.selectors import NO_FILTERS, Filters, filters_apply
 from referrals.models import AIAgent, Connection, DroppedUserAgent, PushLog
 from referrals.reporting.agents import (
     HIT_SUMS,
@@ -105,11 +105,7 @@ def _agent_source(*, connection: Connection, window: Window, filters: Filters):
 
 def _agent_rows(*, connection: Connection, window: Window, filters: Filters):
     rows = agent_rows_counted(connection=connection, window=window)
-    if filters.pages is not None:
-        rows = rows.filter(page_id__in=filters.pages)
-    if filters.platform_id is not None:
-        rows = rows.filter(agent__platform_id=filters.platform_id)
-    return rows
+    return filters_apply(rows, filters, platform="agent__platform_id")
 
 
 def agent_series(

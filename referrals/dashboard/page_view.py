@@ -12,7 +12,7 @@ Decisions where the spec is silent:
 from dataclasses import dataclass
 
 from referrals.dashboard.metrics import kpis, platform_rows, previous_sessions, sessions_chart
-from referrals.dashboard.selectors import SeriesPoint
+from referrals.dashboard.selectors import SeriesPoint, series_points
 from referrals.models import SitemapPage
 from referrals.reporting.rows import rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
@@ -37,22 +37,9 @@ def page_live_href(page: SitemapPage) -> str | None:
 def page_series(*, page: SitemapPage, site: Site, window: Window) -> list[SeriesPoint]:
     """The page's totals per (day, platform): one query over its rows (by brand, connection,
     date and page)."""
-    rows = (
-        rows_counted(connection=site.connection, window=window)
-        .filter(page_id=page.pk)
-        .values("date", "platform__name", "platform__slug")
-        .annotate(**METRIC_SUMS)
-        .order_by("date", "platform__name")
+    return series_points(
+        rows_counted(connection=site.connection, window=window).filter(page_id=page.pk)
     )
-    return [
-        SeriesPoint(
-            day=row["date"],
-            platform=row["platform__name"],
-            slug=row["platform__slug"],
-            totals=Totals.of(row),
-        )
-        for row in rows
-    ]
 
 
 def page_daily_totals(*, page: SitemapPage, site: Site, window: Window) -> dict:

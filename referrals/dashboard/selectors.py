@@ -86,13 +86,18 @@ def dashboard_filters(
     return Filters(platform_id=platform_id, pages=pages)
 
 
-def _rows_filtered(*, connection: Connection, window: Window, filters: Filters) -> QuerySet:
-    rows = rows_counted(connection=connection, window=window)
+def filters_apply(rows: QuerySet, filters: Filters, *, platform: str = "platform_id") -> QuerySet:
+    """Rows (with a page) of the filters' pages and platform (`platform`: the lookup of the
+    rows' platform id; an agent row's platform is its agent's)."""
     if filters.platform_id is not None:
-        rows = rows.filter(platform_id=filters.platform_id)
+        rows = rows.filter(**{platform: filters.platform_id})
     if filters.pages is not None:
         rows = rows.filter(page_id__in=filters.pages)
     return rows
+
+
+def _rows_filtered(*, connection: Connection, window: Window, filters: Filters) -> QuerySet:
+    return filters_apply(rows_counted(connection=connection, window=window), filters)
 
 
 @dataclass(frozen=True)
@@ -185,6 +190,11 @@ def dashboard_series(
         source = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
         if filters.platform_id is not None:
             source = source.filter(platform_id=filters.platform_id)
+    return series_points(source)
+
+
+def series_points(source: QuerySet) -> list[SeriesPoint]:
+    """Totals per (day, platform) of rows or of the daily rollup, by day then platform."""
     rows = (
         source.values("date", "platform__name", "platform__slug")
         .annotate(**METRIC_SUMS)

@@ -10,11 +10,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from referrals.dashboard import state as dashboard_state
 from referrals.models import PriorityPath, ReferralRow, SitemapPage
 from referrals.sitemap.priority import priority_rules
+from tests.dashboard import test_views
 from tests.factories import row
 
 pytestmark = pytest.mark.django_db
@@ -42,17 +42,9 @@ FILTERS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
-def member_client(client, organization):
-    user = get_user_model().objects.create_user("ana", password="pw-ana-123")
-    organization.members.add(user)
-    client.force_login(user)
-    return client
+# The view tests' fixtures: a member of the brand's organization, logged in.
+fast_password_hashing = test_views.fast_password_hashing
+member, member_client = test_views.member, test_views.member_client
 
 
 @pytest.fixture
