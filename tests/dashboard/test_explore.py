@@ -14,7 +14,7 @@ import pytest
 from referrals.dashboard import state as dashboard_state
 from referrals.models import PriorityPath, ReferralRow, SitemapPage
 from referrals.sitemap.priority import priority_rules
-from tests.dashboard import test_views
+from tests.dashboard import test_agents, test_views
 from tests.factories import row
 
 pytestmark = pytest.mark.django_db
@@ -286,6 +286,30 @@ def test_agent_panel_follows_the_platform_filter(member_client, explored):
     # Without an agent connection there is no panel; the referral panels narrow alone.
     response = member_client.get(URL, {**WINDOW, "platform": "claude"})
     assert "agents" not in response.context
+
+
+logs = test_agents.logs  # agent hits: /a 10 (GPTBot) + 4 (ClaudeBot), /b 5, /c 1 (Perplexity)
+
+
+@pytest.mark.parametrize(
+    ("params", "hits", "csv_rows"),
+    [
+        ({}, 20, 4),
+        ({"platform": "claude"}, 4, 1),
+        ({"path_prefix": "/a"}, 14, 2),
+        ({"platform": "perplexity", "path_prefix": "/c"}, 1, 1),
+        ({"platform": "claude", "path_prefix": "/b"}, 0, 0),
+    ],
+)
+def test_the_agent_section_and_its_csv_follow_the_filters(
+    member_client, logs, params, hits, csv_rows
+):
+    response = member_client.get(URL, {**WINDOW, **params})
+    agents = response.context["agents"]
+    assert (agents["hits"] if agents["has_data"] else 0) == hits
+    export = member_client.get("/dashboard/agents.csv", {**WINDOW, **params})
+    lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines()
+    assert len(lines) - 1 == csv_rows
 
 
 # The previous-period overlay ------------------------------------------------------------------
