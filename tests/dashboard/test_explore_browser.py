@@ -13,9 +13,16 @@ from selenium_axe_python import Axe
 from referrals.models import ReferralRow
 from referrals.reporting.window import DEFAULT_WINDOW_DAYS
 from tests.dashboard import test_browser
-from tests.dashboard.test_browser import END, PASSWORD, console_errors, wait_for_url
+from tests.dashboard.test_browser import (
+    END,
+    PASSWORD,
+    console_errors,
+    full_page_screenshot,
+    wait_for_url,
+)
 
-browser, demo = test_browser.browser, test_browser.demo  # the fixtures, shared
+# The fixtures, shared.
+browser, demo, screenshot_dir = test_browser.browser, test_browser.demo, test_browser.screenshot_dir
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 START = END - timedelta(days=DEFAULT_WINDOW_DAYS - 1)
 
@@ -40,7 +47,7 @@ def assert_accessible(driver) -> None:
     assert not bad, axe.report(bad)
 
 
-def test_platform_then_section_then_page_then_back(browser, live_server, demo):
+def test_platform_then_section_then_page_then_back(browser, live_server, demo, screenshot_dir):
     browser.get(f"{live_server.url}/dashboard/")
     browser.find_element(By.NAME, "username").send_keys("analyst")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
@@ -69,6 +76,8 @@ def test_platform_then_section_then_page_then_back(browser, live_server, demo):
     assert rows and all("/blog/" in r.text for r in rows)
     filtered_url = browser.current_url
     assert_accessible(browser)
+    # On a phone the chips, the breadcrumb and the compare button fit the width.
+    full_page_screenshot(browser, screenshot_dir / "explore-mobile.png", width=390, mobile=True)
 
     # The previous period overlays the chart; its table equivalent opens.
     browser.find_element(By.ID, "compare-toggle").click()
@@ -90,6 +99,8 @@ def test_platform_then_section_then_page_then_back(browser, live_server, demo):
     assert browser.find_element(By.ID, "live-url").get_attribute("href").endswith(path)
     assert_accessible(browser)
     assert console_errors(browser) == []
+    full_page_screenshot(browser, screenshot_dir / "page.png", width=1440)
+    full_page_screenshot(browser, screenshot_dir / "page-mobile.png", width=390, mobile=True)
 
     # Back: the filtered dashboard again, the same numbers.
     browser.back()
