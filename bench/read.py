@@ -14,6 +14,9 @@ rows go in by generate_series with the rollups' triggers dropped, then each roll
 recomputed in one INSERT ... SELECT (rollup_repair, which reinstalls the triggers). The
 covering index `referral_row_window` is dropped first: the reads must not rely on it (the
 lean rows table of issue 15 drops it).
+Issue 17 adds the dashboard's filtered reads (one platform, a section of 1/40 of the pages,
+the priority pages, a platform and a section together) and a page's own view, against the
+same 300 ms target.
 """
 
 import json
@@ -48,6 +51,7 @@ TARGET_SCALE = 1.3  # a read over 20M rows against the same read over 5M
 COVERING_INDEX = "referral_row_window"
 END = date(2026, 11, 20)
 REFERRERS_PER_PLATFORM = 2
+FILTER_PLATFORM = "chatgpt"  # one of the 15 platforms loaded
 
 
 def load(brand, connections) -> None:
@@ -147,7 +151,9 @@ def main() -> None:
         Brand,
         Connection,
         Organization,
+        PriorityPath,
         ReferralRow,
+        SitemapPage,
     )
     from referrals.tenancy.services import api_key_create
 
@@ -177,8 +183,22 @@ def main() -> None:
     browser.force_login(user)
     api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
     website = WEBSITES[0]
+    PriorityPath.objects.get_or_create(brand=brand, website=website, path="/section-7")
+    dashboard = f"/dashboard/?brand={brand.pk}&website={website}"
+    page = SitemapPage.objects.filter(brand=brand, website=website).order_by("id").first()
     reads = {
-        "dashboard": (browser, f"/dashboard/?brand={brand.pk}&website={website}"),
+        "dashboard": (browser, dashboard),
+        "dashboard platform=": (browser, f"{dashboard}&platform={FILTER_PLATFORM}"),
+        "dashboard path_prefix=": (browser, f"{dashboard}&path_prefix=/section-3"),
+        "dashboard priority=1": (browser, f"{dashboard}&priority=1"),
+        "dashboard platform+path_prefix": (
+            browser,
+            f"{dashboard}&platform={FILTER_PLATFORM}&path_prefix=/section-3",
+        ),
+        "dashboard page view": (
+            browser,
+            f"/dashboard/page/?brand={brand.pk}&website={website}&page={page.pk}",
+        ),
         "sitemap pages depth,url": (api, f"/v1/{brand.pk}/sitemap/pages?domain={website}"),
         "sitemap pages -ai_referrals": (
             api,

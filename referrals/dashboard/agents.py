@@ -6,6 +6,9 @@ one row per day and agent: one query, and one more for the previous period); the
 pages from the rows, through the index-only `agent_row_window` on PostgreSQL (two queries:
 the ranking, then the agents of the top pages). Health: the connection, its recent pushes
 and the user agents it dropped. Seven queries in all; every one filters on the brand.
+
+Exploring filters: a platform keeps the agents of that platform (the rollup, by agent); page
+filters keep the hits on those pages, read from the rows (the agent rollup has no page).
 """
 
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ from django.db.models import F, Max
 
 from referrals.dashboard import charts
 from referrals.dashboard.metrics import change, days_between, platform_color, ratio
+from referrals.dashboard.selectors import NO_FILTERS, Filters, filters_apply
 from referrals.models import AIAgent, Connection, DroppedUserAgent, PushLog
 from referrals.reporting.agents import (
     HIT_SUMS,
@@ -82,12 +86,35 @@ class AgentPage:
 # --- reads ---------------------------------------------------------------------------------
 
 
-def agent_series(*, connection: Connection, window: Window) -> list[AgentPoint]:
+def _agent_source(*, connection: Connection, window: Window, filters: Filters):
+    """The rollup's days of the window (its rows when pages are filtered), and their sums."""
+    if filters.pages is not None:
+        source = agent_rows_counted(connection=connection, window=window).filter(
+            page_id__in=filters.pages
+        )
+        sums = HIT_SUMS
+    else:
+        source = agent_daily_counted(connection=connection).filter(
+            date__range=(window.start, window.end)
+        )
+        sums = ROLLUP_SUMS
+    if filters.platform_id is not None:
+        source = source.filter(agent__platform_id=filters.platform_id)
+    return source.order_by(), sums
+
+
+def _agent_rows(*, connection: Connection, window: Window, filters: Filters):
+    rows = agent_rows_counted(connection=connection, window=window)
+    return filters_apply(rows, filters, platform="agent__platform_id")
+
+
+def agent_series(
+    *, connection: Connection, window: Window, filters: Filters = NO_FILTERS
+) -> list[AgentPoint]:
     """Hits per (day, agent) of the window, from the rollup (one query)."""
+    source, sums = _agent_source(connection=connection, window=window, filters=filters)
     rows = (
-        agent_daily_counted(connection=connection)
-        .filter(date__range=(window.start, window.end))
-        .values(
+        source.values(
             "date",
             "agent__name",
             "agent__operator",
@@ -95,7 +122,7 @@ def agent_series(*, connection: Connection, window: Window) -> list[AgentPoint]:
             "agent__platform__name",
             "agent__platform__slug",
         )
-        .annotate(**ROLLUP_SUMS)
+        .annotate(**sums)
         .order_by("date", "agent__name")
     )
     return [
@@ -118,14 +145,16 @@ def agent_latest_date(*, connection: Connection) -> date | None:
     return agent_daily_counted(connection=connection).aggregate(latest=Max("date"))["latest"]
 
 
-def agent_hits(*, connection: Connection, window: Window) -> int:
-    days = agent_daily_counted(connection=connection).filter(date__range=(window.start, window.end))
-    return int(days.aggregate(**ROLLUP_SUMS)["sum_hits"])
+def agent_hits(*, connection: Connection, window: Window, filters: Filters = NO_FILTERS) -> int:
+    source, sums = _agent_source(connection=connection, window=window, filters=filters)
+    return int(source.aggregate(**sums)["sum_hits"])
 
 
-def agent_top_pages(*, connection: Connection, window: Window, limit: int = TOP_PAGES):
+def agent_top_pages(
+    *, connection: Connection, window: Window, limit: int = TOP_PAGES, filters: Filters = NO_FILTERS
+):
     """The most fetched pages with the agents that fetch them: (pages, number of pages)."""
-    rows = agent_rows_counted(connection=connection, window=window)
+    rows = _agent_rows(connection=connection, window=window, filters=filters)
     ranking = list(
         rows.values("page_id")
         .annotate(**HIT_SUMS)
@@ -178,10 +207,12 @@ def agent_dropped(*, connection: Connection, limit: int = TOP_DROPPED) -> list[D
     )
 
 
-def agent_export_rows(*, connection: Connection, window: Window) -> Iterator[dict]:
+def agent_export_rows(
+    *, connection: Connection, window: Window, filters: Filters = NO_FILTERS
+) -> Iterator[dict]:
     """Hits per day x agent x page, streamed from a server-side cursor where available."""
     return (
-        agent_rows_counted(connection=connection, window=window)
+        _agent_rows(connection=connection, window=window, filters=filters)
         .filter(page__brand_id=connection.brand_id)
         .values(
             "date",
@@ -217,14 +248,14 @@ def _grouped(points: list[AgentPoint], key, color, detail) -> dict[str, tuple[in
     return groups
 
 
-def agents_report(*, connection: Connection, window: Window) -> dict:
+def agents_report(*, connection: Connection, window: Window, filters: Filters = NO_FILTERS) -> dict:
     """The section's context; `has_data` False (after one query) for an empty window."""
-    points = agent_series(connection=connection, window=window)
+    points = agent_series(connection=connection, window=window, filters=filters)
     if not points:
         return {"has_data": False}
     hits = sum(p.hits for p in points)
     verified = sum(p.verified for p in points)
-    previous = agent_hits(connection=connection, window=window.previous)
+    previous = agent_hits(connection=connection, window=window.previous, filters=filters)
     platforms = _shares(
         _grouped(points, lambda p: p.platform, lambda p: platform_color(p.slug), lambda p: ""),
         hits,
@@ -249,7 +280,7 @@ def agents_report(*, connection: Connection, window: Window) -> dict:
         values[p.platform][index[p.day]] += p.hits
     series = [charts.Series(p.name, p.color, values[p.name]) for p in platforms]
     chart = charts.stacked_bars(days=days, series=series, unit="agent hit")
-    pages, page_count = agent_top_pages(connection=connection, window=window)
+    pages, page_count = agent_top_pages(connection=connection, window=window, filters=filters)
     return {
         "has_data": True,
         "hits": hits,

@@ -2,6 +2,7 @@
 
 Pure functions, no Django: the template only draws the rectangles and labels computed here.
 Every day of the window gets a column (zero-filled), so gaps in the data stay visible.
+The previous period can be overlaid as a line (its day i over this period's day i).
 """
 
 import math
@@ -43,6 +44,8 @@ class Column:
     total: int
     title: str
     bars: list[Bar]
+    values: tuple[int, ...] = ()  # each series' value, for the chart's text table
+    previous: int | None = None  # the overlaid previous period's value of the same day
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,12 @@ class StackedBarChart:
     y_ticks: list[Tick]
     x_labels: list[XLabel]
     max_value: int
+    series_names: tuple[str, ...] = ()
+    overlay_points: str = ""  # SVG polyline points of the previous period, "" without it
+
+    @property
+    def has_overlay(self) -> bool:
+        return bool(self.overlay_points)
 
     @property
     def plot_height(self) -> float:
@@ -137,8 +146,10 @@ def stacked_bars(
     y_ticks: int = Y_TICKS,
     max_x_labels: int = MAX_X_LABELS,
     unit: str = "AI session",
+    overlay: Sequence[int] | None = None,
 ) -> StackedBarChart:
-    """Stack each series' value per day, first series at the bottom.
+    """Stack each series' value per day, first series at the bottom; `overlay` (one value a
+    day, the previous period's) is drawn as a line over the bars.
 
     The y axis runs from 0 to a round number (`y_ticks` equal steps of 1, 2 or 5 x 10^k);
     at most `max_x_labels` day labels, evenly spaced, always including the first day.
@@ -148,8 +159,11 @@ def stacked_bars(
             raise ValueError(f"series {s.name!r} has {len(s.values)} values for {len(days)} days")
     left, right = float(MARGIN_LEFT), float(width - MARGIN_RIGHT)
     top, bottom = float(MARGIN_TOP), float(height - MARGIN_BOTTOM)
+    if overlay is not None and len(overlay) != len(days):
+        raise ValueError(f"overlay has {len(overlay)} values for {len(days)} days")
     totals = [sum(s.values[i] for s in series) for i in range(len(days))]
-    step = nice_step(max(totals, default=0) / y_ticks)
+    highest = max([*totals, *(overlay or ())], default=0)
+    step = nice_step(highest / y_ticks)
     max_value = step * y_ticks
     scale = (bottom - top) / max_value
     slot = (right - left) / len(days) if days else 0.0
@@ -180,9 +194,18 @@ def stacked_bars(
                 x=round(x, 2),
                 width=round(slot, 2),
                 total=totals[i],
-                title=_column_title(day, series, i, totals[i], unit),
+                title=_column_title(day, series, i, totals[i], unit)
+                + (f" (previous period: {overlay[i]:,})" if overlay is not None else ""),
                 bars=bars,
+                values=tuple(s.values[i] for s in series),
+                previous=overlay[i] if overlay is not None else None,
             )
+        )
+    overlay_points = ""
+    if overlay is not None and days:
+        overlay_points = " ".join(
+            f"{round(left + (i + 0.5) * slot, 2)},{round(bottom - value * scale, 2)}"
+            for i, value in enumerate(overlay)
         )
 
     ticks = [
@@ -206,4 +229,6 @@ def stacked_bars(
         y_ticks=ticks,
         x_labels=x_labels,
         max_value=max_value,
+        series_names=tuple(s.name for s in series),
+        overlay_points=overlay_points,
     )

@@ -168,18 +168,33 @@ def daily_sessions(
     return days, values
 
 
+def previous_sessions(days: dict[date, Totals], window) -> list[int]:
+    """The sessions of every day of `window` (the previous period), zero-filled."""
+    return [
+        days[day].sessions if day in days else 0 for day in days_between(window.start, window.end)
+    ]
+
+
 def sessions_chart(
-    points: list[SeriesPoint], platforms: list[PlatformRow], start: date, end: date
+    points: list[SeriesPoint],
+    platforms: list[PlatformRow],
+    start: date,
+    end: date,
+    *,
+    overlay: list[int] | None = None,
 ) -> tuple[charts.StackedBarChart, dict]:
-    """The SVG geometry and the same numbers as plain data (for `json_script`)."""
+    """The SVG geometry and the same numbers as plain data (for `json_script`); `overlay` is
+    the previous period's sessions per day."""
     days, values = daily_sessions(points, platforms, start, end)
     # The biggest platform sits at the bottom of each stack, where it is easiest to read.
     series = [charts.Series(p.name, p.color, values[p.name]) for p in platforms]
-    chart = charts.stacked_bars(days=days, series=series)
+    chart = charts.stacked_bars(days=days, series=series, overlay=overlay)
     data = {
         "days": [day.isoformat() for day in days],
         "series": [{"platform": s.name, "color": s.color, "sessions": s.values} for s in series],
     }
+    if overlay is not None:
+        data["previous"] = overlay
     return chart, data
 
 

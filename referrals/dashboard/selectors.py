@@ -4,32 +4,100 @@ Reads follow the website's active connection (referrals.reporting.rows says whic
 referrals.reporting.totals how they sum). KPIs and the daily chart read the daily rollup
 (DailyPlatformTotal, ~15 rows a day); the landing pages are ranked from the page rollups
 (referrals.reporting.pages), and only the pages shown read their rows (by page and date).
+
+Exploring filters (Filters): a platform narrows the daily rollup to its rows; page filters
+(path prefix, priority) are a brand-scoped subquery of page ids (the Sitemap API's filters),
+which the KPIs of the previous period read from the daily page rollup and the current period's
+chart (which needs the platform split the page rollups do not keep) from the rows. A ranking
+by one platform reads the rows of that platform (the page rollups have no platform).
 """
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Max
+from django.db.models import Count, Max, QuerySet
+from django.db.models import Window as Over
 
 from referrals.models import (
+    AIPlatform,
     Brand,
     Connection,
+    DailyPageTotal,
     DroppedReferrer,
     PushLog,
-    SitemapPage,
     WebsiteCrawl,
 )
 from referrals.reporting.pages import page_count, page_ranking
 from referrals.reporting.rows import daily_counted, rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
-from referrals.sitemap.priority import pages_filter_priority, priority_rules
+from referrals.sitemap.priority import priority_rules
+from referrals.sitemap.selectors import PageFilters, Site, sitemap_pages_filtered
 
 SORT_FIELDS = ("sessions", "pageviews", "transactions", "revenue")
 RECENT_PUSHES = 10
 TOP_DROPPED_REFERRERS = 10
 EXPORT_CHUNK_SIZE = 2000
+
+
+def path_sections(path: str) -> list[tuple[str, str]]:
+    """(segment, prefix) of every parent section of a path: `/a/b/c` -> (a, /a), (b, /a/b)."""
+    segments = [s for s in path.split("/") if s][:-1] if path.startswith("/") else []
+    return [(seg, "/" + "/".join(segments[: i + 1])) for i, seg in enumerate(segments)]
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The exploring filters of a view, as the reads apply them.
+
+    `pages` selects the ids of the pages kept (brand-scoped), None for every page.
+    """
+
+    platform_id: int | None = None
+    pages: QuerySet | None = None
+
+
+NO_FILTERS = Filters()
+
+
+def dashboard_platforms() -> dict[str, tuple[int, str]]:
+    """Every AI platform's slug with its id and name (a small reference table)."""
+    return {
+        slug: (pk, name) for slug, pk, name in AIPlatform.objects.values_list("slug", "id", "name")
+    }
+
+
+def dashboard_filters(
+    *,
+    brand_id: int,
+    website: str,
+    platform_id: int | None,
+    path_prefix: str | None,
+    priority: bool,
+) -> Filters:
+    """The view's filters over a website of the brand: the Sitemap API's page filters."""
+    pages = None
+    if path_prefix or priority:
+        rules = priority_rules(brand_id=brand_id, website=website) if priority else []
+        site = Site(brand_id=brand_id, website=website, connection=None, priority_rules=rules)
+        filters = PageFilters(path_prefix=path_prefix, is_priority=True if priority else None)
+        pages = sitemap_pages_filtered(site=site, filters=filters).order_by().values("pk")
+    return Filters(platform_id=platform_id, pages=pages)
+
+
+def filters_apply(rows: QuerySet, filters: Filters, *, platform: str = "platform_id") -> QuerySet:
+    """Rows (with a page) of the filters' pages and platform (`platform`: the lookup of the
+    rows' platform id; an agent row's platform is its agent's)."""
+    if filters.platform_id is not None:
+        rows = rows.filter(**{platform: filters.platform_id})
+    if filters.pages is not None:
+        rows = rows.filter(page_id__in=filters.pages)
+    return rows
+
+
+def _rows_filtered(*, connection: Connection, window: Window, filters: Filters) -> QuerySet:
+    return filters_apply(rows_counted(connection=connection, window=window), filters)
 
 
 @dataclass(frozen=True)
@@ -50,6 +118,12 @@ class TopPage:
     totals: Totals
     sessions_by_platform: list[tuple[str, str, int]] = field(default_factory=list)
     is_priority: bool = False
+    path: str = ""
+
+    @property
+    def sections(self) -> list[tuple[str, str]]:
+        """The page's parent sections: (segment, path prefix), for the breadcrumb filter."""
+        return path_sections(self.path)
 
     @property
     def href(self) -> str | None:
@@ -102,12 +176,27 @@ def dashboard_latest_date(*, connection: Connection) -> date | None:
     return daily_counted(connection=connection).aggregate(latest=Max("date"))["latest"]
 
 
-def dashboard_series(*, connection: Connection, window: Window) -> list[SeriesPoint]:
-    """One query: totals per (day, platform); the KPIs, chart and platform table derive from it."""
+def dashboard_series(
+    *, connection: Connection, window: Window, filters: Filters = NO_FILTERS
+) -> list[SeriesPoint]:
+    """One query: totals per (day, platform); the KPIs, chart and platform table derive from it.
+
+    From the daily rollup (of one platform, when filtered); with page filters from the rows of
+    those pages (the page rollups keep no platform split).
+    """
+    if filters.pages is not None:
+        source = _rows_filtered(connection=connection, window=window, filters=filters)
+    else:
+        source = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
+        if filters.platform_id is not None:
+            source = source.filter(platform_id=filters.platform_id)
+    return series_points(source)
+
+
+def series_points(source: QuerySet) -> list[SeriesPoint]:
+    """Totals per (day, platform) of rows or of the daily rollup, by day then platform."""
     rows = (
-        daily_counted(connection=connection)
-        .filter(date__range=(window.start, window.end))
-        .values("date", "platform__name", "platform__slug")
+        source.values("date", "platform__name", "platform__slug")
         .annotate(**METRIC_SUMS)
         .order_by("date", "platform__name")
     )
@@ -122,10 +211,37 @@ def dashboard_series(*, connection: Connection, window: Window) -> list[SeriesPo
     ]
 
 
-def dashboard_totals(*, connection: Connection, window: Window) -> Totals:
-    """The window's totals in one aggregate (used for the previous period)."""
-    days = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
-    return Totals.of(days.aggregate(**METRIC_SUMS))
+def dashboard_daily_totals(
+    *, connection: Connection, window: Window, filters: Filters = NO_FILTERS
+) -> dict[date, Totals]:
+    """The totals of each day with counted rows (the previous period: its KPIs and overlay).
+
+    One query: the daily rollup, the daily page rollup for page filters, the rows for page
+    filters with a platform.
+    """
+    if filters.pages is not None and filters.platform_id is not None:
+        source = _rows_filtered(connection=connection, window=window, filters=filters)
+    elif filters.pages is not None:
+        source = DailyPageTotal.objects.filter(
+            brand_id=connection.brand_id,
+            connection_id=connection.pk,
+            date__range=(window.start, window.end),
+            page_id__in=filters.pages,
+        )
+    else:
+        source = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
+        if filters.platform_id is not None:
+            source = source.filter(platform_id=filters.platform_id)
+    days = source.order_by().values("date").annotate(**METRIC_SUMS)
+    return {row["date"]: Totals.of(row) for row in days}
+
+
+def dashboard_totals(
+    *, connection: Connection, window: Window, filters: Filters = NO_FILTERS
+) -> Totals:
+    """The window's totals (the sum of its days)."""
+    days = dashboard_daily_totals(connection=connection, window=window, filters=filters)
+    return sum(days.values(), Totals())
 
 
 def dashboard_top_pages(
@@ -135,40 +251,43 @@ def dashboard_top_pages(
     sort: str,
     page: int,
     per_page: int,
-    only_priority: bool = False,
+    filters: Filters = NO_FILTERS,
 ) -> TopPages:
     """Landing pages ranked by `sort` (then by page id, stable on every database), each
-    marked when a priority path of the brand matches it; `only_priority` keeps those.
+    marked when a priority path of the brand matches it; `filters` keep some pages (and
+    count one platform's sessions only).
 
     Three queries: the brand's priority rules, the slice of the ranking with the number of
-    ranked pages (ORDER BY ... LIMIT over the page rollups), then the totals per platform of
-    the pages of the slice from their rows. A page number past the end shows the last page
-    (two more queries).
+    ranked pages (ORDER BY ... LIMIT over the page rollups; over the rows of one platform when
+    filtered by platform), then the totals per platform of the pages of the slice from their
+    rows. A page number past the end shows the last page (two more queries).
     """
     if sort not in SORT_FIELDS:
         raise ValueError(f"unknown sort {sort!r}")
     rules = priority_rules(brand_id=connection.brand_id, website=connection.website)
-    rows = rows_counted(connection=connection, window=window)
-    priority = None
-    if only_priority:
-        pages = SitemapPage.objects.filter(brand_id=connection.brand_id, website=connection.website)
-        pages = pages_filter_priority(pages, rules, is_priority=True).order_by()
-        priority = pages.values_list("pk").query.sql_with_params()
-        rows = rows.filter(page_id__in=pages.values("pk"))
+    rows = _rows_filtered(connection=connection, window=window, filters=filters)
+    kept = None
+    if filters.pages is not None:
+        kept = filters.pages.values_list("pk").query.sql_with_params()
 
     def ranked(page: int) -> tuple[list[int], int]:
+        if filters.platform_id is not None:
+            return _platform_ranking(rows, sort=sort, offset=(page - 1) * per_page, limit=per_page)
         return page_ranking(
             connection=connection,
             window=window,
             sort=sort,
             offset=(page - 1) * per_page,
             limit=per_page,
-            pages=priority,
+            pages=kept,
         )
 
     slice_ids, total = ranked(page)
     if not slice_ids and page > 1:
-        total = page_count(connection=connection, window=window, pages=priority)
+        if filters.platform_id is not None:
+            total = rows.values("page_id").distinct().count()
+        else:
+            total = page_count(connection=connection, window=window, pages=kept)
         page = max(1, -(-total // per_page))
         slice_ids, total = ranked(page)
     if not total:
@@ -204,9 +323,22 @@ def dashboard_top_pages(
                     rule.matches(website=connection.website, path=entry["row"]["page__path"])
                     for rule in rules
                 ),
+                path=entry["row"]["page__path"],
             )
         )
     return TopPages(total=total, page=page, per_page=per_page, items=items)
+
+
+def _platform_ranking(rows: QuerySet, *, sort: str, offset: int, limit: int):
+    """A slice of the pages of `rows` (one platform's), most `sort` first, then by id, and
+    how many pages there are: one query (a window count over the grouped rows)."""
+    ranked = (
+        rows.values("page_id")
+        .annotate(total=METRIC_SUMS[f"sum_{sort}"], pages=Over(Count("*")))
+        .order_by("-total", "page_id")[offset : offset + limit]
+    )
+    found = list(ranked.values_list("page_id", "pages"))
+    return [page_id for page_id, _ in found], (found[0][1] if found else 0)
 
 
 def dashboard_recent_pushes(*, connection: Connection, limit: int = RECENT_PUSHES) -> list[PushLog]:
@@ -228,10 +360,12 @@ def dashboard_dropped_referrers(
     )
 
 
-def dashboard_export_rows(*, connection: Connection, window: Window) -> Iterator[dict]:
+def dashboard_export_rows(
+    *, connection: Connection, window: Window, filters: Filters = NO_FILTERS
+) -> Iterator[dict]:
     """Totals per day x platform x page, streamed from a server-side cursor where available."""
     return (
-        rows_counted(connection=connection, window=window)
+        _rows_filtered(connection=connection, window=window, filters=filters)
         .filter(page__brand_id=connection.brand_id)
         .values("date", "platform__name", "page_id", "page__raw_page_value", "page__url")
         .annotate(**METRIC_SUMS)

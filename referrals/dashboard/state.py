@@ -7,6 +7,10 @@ Decisions where the spec is silent:
   (an over-long range is cut to the 366 days ending at the requested end date).
 - The window follows the read API's rules (referrals.reporting.window), except that without
   an end date it ends on the latest day with data, so a quiet website still shows its numbers.
+- Exploring filters (SPEC "Exploring"): `platform=<slug>` must name an AI platform (an unknown
+  slug is dropped with a notice); `path_prefix` must start with "/" as in the Sitemap API (a
+  trailing slash is dropped: `/blog/` is `/blog`, and `/` alone means every path page);
+  `priority=1` keeps priority pages; `compare=1` overlays the previous period on the charts.
 """
 
 from collections.abc import Callable
@@ -38,6 +42,10 @@ UNKNOWN_WEBSITE = "This brand has no connection for “{value}”; showing {webs
 NO_WEBSITE = "This brand has no connection for “{value}” (nor for any website yet)."
 INVALID_SORT = "Pages cannot be sorted by “{value}”; sorted by sessions instead."
 INVALID_PAGE = "“{value}” is not a page number; showing the first page."
+UNKNOWN_PLATFORM = "“{value}” is not an AI platform; showing every platform."
+INVALID_PATH_PREFIX = "“{value}” is not a path prefix (it must start with /); showing every page."
+MAX_PATH_PREFIX = 2048  # the Sitemap API's bound
+FLAGS = ("1", "true", "yes", "on")
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,19 @@ class ViewState:
     end: date
     sort: str = DEFAULT_SORT
     page: int = 1
-    priority: bool = False  # top pages: priority pages only (PriorityPath)
+    priority: bool = False  # priority pages only (PriorityPath)
+    platform: str | None = None  # an AIPlatform slug
+    path_prefix: str | None = None  # a segment-aligned path prefix, as the Sitemap API's
+    compare: bool = False  # overlay the previous period on the daily charts
+
+    @property
+    def page_filtered(self) -> bool:
+        """Whether the view keeps some pages only (path prefix or priority)."""
+        return bool(self.path_prefix) or self.priority
+
+    @property
+    def filtered(self) -> bool:
+        return self.page_filtered or bool(self.platform)
 
     @property
     def window(self) -> Window:
@@ -70,12 +90,31 @@ class ViewState:
             params["sort"] = state.sort
         if state.page != 1:
             params["page"] = state.page
+        if state.platform:
+            params["platform"] = state.platform
+        if state.path_prefix:
+            params["path_prefix"] = state.path_prefix
         if state.priority:
             params["priority"] = 1
+        if state.compare:
+            params["compare"] = 1
         return urlencode(params)
 
     def export_query(self) -> str:
-        return self.query(sort=DEFAULT_SORT, page=1)
+        return self.query(sort=DEFAULT_SORT, page=1, compare=False)
+
+    def page_query(self, page_id: int) -> str:
+        """The query string of a page's own view (`page` is the page's id there)."""
+        return self.query(sort=DEFAULT_SORT, page=1) + "&" + urlencode({"page": page_id})
+
+    def hidden_fields(self) -> list[tuple[str, str]]:
+        """The filters a form that sets other fields (dates, website) must carry along."""
+        fields = [("platform", self.platform), ("path_prefix", self.path_prefix)]
+        fields += [
+            ("priority", "1" if self.priority else ""),
+            ("compare", "1" if self.compare else ""),
+        ]
+        return [(name, value) for name, value in fields if value]
 
     def with_days(self, days: int) -> str:
         """A preset range of `days` ending at this view's end date."""
@@ -153,4 +192,32 @@ def resolve_page(value: str | None) -> tuple[int, list[str]]:
 
 def resolve_priority(value: str | None) -> bool:
     """`priority=1` (or true/yes/on) shows priority pages only; anything else all pages."""
-    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+    return resolve_flag(value)
+
+
+def resolve_flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in FLAGS
+
+
+def resolve_platform(
+    value: str | None, *, slugs: Callable[[], dict[str, str]]
+) -> tuple[str | None, list[str]]:
+    """A known platform slug (`slugs`, a query, runs only when one is asked for), or None."""
+    if not value:
+        return None, []
+    if value in slugs():
+        return value, []
+    return None, [UNKNOWN_PLATFORM.format(value=value[:100])]
+
+
+def resolve_path_prefix(value: str | None) -> tuple[str | None, list[str]]:
+    """A segment-aligned prefix without its trailing slash ("/" for every path page), or None."""
+    if not value:
+        return None, []
+    if (
+        not value.startswith("/")
+        or len(value) > MAX_PATH_PREFIX
+        or any(ord(c) < 32 or c in "?#" for c in value)
+    ):
+        return None, [INVALID_PATH_PREFIX.format(value=value[:100])]
+    return value.rstrip("/") or "/", []

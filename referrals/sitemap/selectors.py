@@ -157,6 +157,11 @@ def _filtered_pages(*, site: Site, filters: PageFilters) -> QuerySet:
     return pages
 
 
+def sitemap_pages_filtered(*, site: Site, filters: PageFilters) -> QuerySet:
+    """The site's pages the filters keep (brand-scoped): the dashboard's page filters too."""
+    return _filtered_pages(site=site, filters=filters)
+
+
 def _ordered_pages(
     pages: QuerySet,
     *,

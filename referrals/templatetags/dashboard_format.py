@@ -9,3 +9,9 @@ register.filter("count", formatting.count)
 register.filter("money", formatting.money)
 register.filter("percent", formatting.percent)
 register.filter("svg_bars", formatting.svg_bars)
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    """mapping[key] ("" when absent): the per-row links the views compute."""
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""
