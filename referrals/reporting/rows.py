@@ -20,8 +20,9 @@ def connection_active(
 def rows_counted(*, connection: Connection | None, window: Window) -> QuerySet:
     """The counted ReferralRows of a window (none without an active connection).
 
-    By brand, connection and date, so that PostgreSQL reads them from its (brand, connection,
-    date) covering index and Citus routes the query to the brand's shard. A query that joins
+    By brand, connection and date, so that PostgreSQL reads them through the upsert key
+    (brand, connection, date, ...) and Citus routes the query to the brand's shard. Page
+    rankings read the page rollups instead (referrals.reporting.pages). A query that joins
     the pages filters them on the brand too (`page__brand_id`): Django joins on page_id alone.
     """
     if connection is None:
