@@ -484,12 +484,13 @@ class DailyPlatformTotal(models.Model):
 
 
 class _PageTotal(models.Model):
-    """Sums of a connection's counted rows per page and period: the page rankings' rollups.
+    """Sums of a connection's counted rows per page and period: the page rankings' rollup.
 
     Kept like DailyPlatformTotal (triggers on the rows, referrals/db/rollup.py), its primary
     key the natural key, brand first. A long window's ranking reads whole months from
-    MonthlyPageTotal and the days of the partial months from DailyPageTotal
-    (referrals/reporting/pages.py) instead of every row of the window.
+    MonthlyPageTotal and the days of the partial months from the rows
+    (referrals/reporting/pages.py) instead of every row of the window. (A daily page rollup,
+    migrations 0016-0017, cost a push as much as its own rows: dropped.)
     """
 
     brand = models.ForeignKey(
@@ -521,16 +522,6 @@ class _PageTotal(models.Model):
 
     class Meta:
         abstract = True
-
-
-class DailyPageTotal(_PageTotal):
-    """A page's sums of one day (see _PageTotal)."""
-
-    pk = models.CompositePrimaryKey("brand", "connection", "date", "page")
-    date = models.DateField()
-
-    def __str__(self) -> str:
-        return f"{self.date} page {self.page_id}: {self.sessions} sessions"
 
 
 class MonthlyPageTotal(_PageTotal):

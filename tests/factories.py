@@ -15,7 +15,6 @@ from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
     Connection,
-    DailyPageTotal,
     DailyPlatformTotal,
     MonthlyPageTotal,
     ReferralRow,
@@ -304,28 +303,28 @@ def rollup_stored(connection: Connection) -> dict:
     }
 
 
-def page_rollups_from_rows(connection: Connection) -> tuple[dict, dict]:
-    """What the page rollups must hold: the counted rows by (day, page) and (month, page)."""
+def page_rollup_from_rows(connection: Connection) -> dict:
+    """What the monthly page rollup must hold: the counted rows by (month, page)."""
     counted = ReferralRow.objects.filter(connection_id=connection.pk, platform__isnull=False)
-    daily = _counted_sums(counted, "date", "page_id")
     monthly: dict = {}
-    for (day, page_id), sums in daily.items():
+    for (day, page_id), sums in _counted_sums(counted, "date", "page_id").items():
         key = (day.replace(day=1), page_id)
         before = monthly.get(key, (0, 0, 0, 0, Decimal(0)))
         monthly[key] = tuple(a + b for a, b in zip(before, sums, strict=True))
-    return daily, monthly
+    return monthly
 
 
-def page_rollups_stored(connection: Connection) -> tuple[dict, dict]:
-    def sums(d) -> tuple:
-        return (d.row_count, d.pageviews, d.sessions, d.transactions, d.purchase_revenue)
-
-    daily = DailyPageTotal.objects.filter(connection=connection)
-    monthly = MonthlyPageTotal.objects.filter(connection=connection)
-    return (
-        {(d.date, d.page_id): sums(d) for d in daily},
-        {(m.month, m.page_id): sums(m) for m in monthly},
-    )
+def page_rollup_stored(connection: Connection) -> dict:
+    return {
+        (m.month, m.page_id): (
+            m.row_count,
+            m.pageviews,
+            m.sessions,
+            m.transactions,
+            m.purchase_revenue,
+        )
+        for m in MonthlyPageTotal.objects.filter(connection=connection)
+    }
 
 
 # --- agent traffic ---

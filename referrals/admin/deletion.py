@@ -16,7 +16,6 @@ from referrals.models import (
     Brand,
     Connection,
     DailyAgentTotal,
-    DailyPageTotal,
     DailyPlatformTotal,
     DroppedReferrer,
     DroppedUserAgent,
@@ -34,7 +33,6 @@ from referrals.models import (
 # pages they point at.
 BIG_TABLES = (
     DailyPlatformTotal,
-    DailyPageTotal,
     MonthlyPageTotal,
     DailyAgentTotal,
     ReferralRow,
@@ -61,7 +59,6 @@ def connections_cascade(connections: QuerySet) -> Cascade:
         for model in (
             ReferralRow,
             DailyPlatformTotal,
-            DailyPageTotal,
             MonthlyPageTotal,
             AgentTrafficRow,
             DailyAgentTotal,

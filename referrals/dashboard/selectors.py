@@ -23,7 +23,6 @@ from referrals.models import (
     AIPlatform,
     Brand,
     Connection,
-    DailyPageTotal,
     DroppedReferrer,
     PushLog,
     WebsiteCrawl,
@@ -216,18 +215,11 @@ def dashboard_daily_totals(
 ) -> dict[date, Totals]:
     """The totals of each day with counted rows (the previous period: its KPIs and overlay).
 
-    One query: the daily rollup, the daily page rollup for page filters, the rows for page
-    filters with a platform.
+    One query: the daily rollup, or the rows for page filters (read through their
+    (page, date) index: a section's or the priority pages' days, not the whole window's).
     """
-    if filters.pages is not None and filters.platform_id is not None:
+    if filters.pages is not None:
         source = _rows_filtered(connection=connection, window=window, filters=filters)
-    elif filters.pages is not None:
-        source = DailyPageTotal.objects.filter(
-            brand_id=connection.brand_id,
-            connection_id=connection.pk,
-            date__range=(window.start, window.end),
-            page_id__in=filters.pages,
-        )
     else:
         source = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
         if filters.platform_id is not None:

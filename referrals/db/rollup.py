@@ -1,7 +1,7 @@
 """The rollups' triggers: SQL generated from the models, installed, checked, repaired.
 
-Each rollup (ROLLUPS: the daily one per platform, DailyPlatformTotal, and the page rollups per
-day and per month) equals a GROUP BY of ReferralRow (platform set, a NULL metric counts as 0)
+Each rollup (ROLLUPS: the daily one per platform, DailyPlatformTotal, and the page rollup per
+month, MonthlyPageTotal) equals a GROUP BY of ReferralRow (platform set, a NULL metric counts as 0)
 because triggers on the rows update it in the writing transaction; each rollup has its own
 three triggers and functions, named after it (`rollup_spec`). Django does not know about
 them, so every function here takes the two model classes (the rollup's model says which
@@ -62,6 +62,7 @@ DAILY = "daily"
 # of earlier migrations have no brand on the daily rollup, and their SQL has no brand either.
 ROLLUPS = (
     RollupSpec(DAILY, "DailyPlatformTotal", ("brand", "connection", "date", "platform")),
+    # Migrations 0016-0017 only (dropped: cost a push as much as its rows; models today lack it).
     RollupSpec("page_daily", "DailyPageTotal", ("brand", "connection", "date", "page")),
     RollupSpec("page_monthly", "MonthlyPageTotal", ("brand", "connection", MONTH_FIELD, "page")),
 )

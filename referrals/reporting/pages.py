@@ -1,11 +1,12 @@
-"""Page sums of a window from the page rollups: whole months plus (or minus) some days.
+"""Page sums of a window from the monthly page rollup plus (or minus) some days of rows.
 
 A page ranking needs every page's sums over the window. Summing the rows of a year took
-~1-1.4 s over 5M rows; the rollups (DailyPageTotal, MonthlyPageTotal, kept exact by the rows'
-triggers) hold one entry per page per day and per month. A window is read as the months it
-covers, from the monthly rollup, and the days of its partial months from the daily one: the
-days inside a month mostly outside the window, or the month minus the days outside it when the
-month is mostly inside, so at most half a month of days is read at either end.
+~1-1.4 s over 5M rows; the rollup (MonthlyPageTotal, kept exact by the rows' triggers) holds
+one entry per page per month. A window is read as the months it covers, from the rollup, and
+the days of its partial months from the rows: the days inside a month mostly outside the
+window, or the month minus the days outside it when the month is mostly inside, so at most
+half a month of rows is read at either end. (A daily page rollup served those days until
+migration 0017: it cost a push as much as the push's own rows.)
 """
 
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from datetime import date, timedelta
 
 from django.db import connection as default_db
 
-from referrals.models import Connection, DailyPageTotal, MonthlyPageTotal
+from referrals.models import Connection, MonthlyPageTotal, ReferralRow
 from referrals.reporting.window import Window
 
 DayRange = tuple[date, date]
@@ -84,27 +85,31 @@ def page_sums_sql(
     """SQL of (brand_id, page_id, row_count, *sums) per page with counted rows in the window.
 
     Every part filters on the brand (its shard on Citus) and the connection, and reads a range
-    of the rollup's primary key. `sums` are keys of SUM_COLUMNS, selected under those names.
+    of the rollup's primary key or of the rows' (brand, connection, date) index. `sums` are
+    keys of SUM_COLUMNS, selected under those names.
     """
     parts = window_parts(window)
-    columns = ["row_count", *(SUM_COLUMNS[name] for name in sums)]
     names = ["row_count", *sums]
     scope = [connection.brand_id, connection.pk]
 
-    def part(table: str, day: str, sign: str) -> str:
-        selected = ", ".join(f"{sign}{c} AS {n}" for c, n in zip(columns, names, strict=True))
+    def part(table: str, day: str, selected: list[str], counted: str = "") -> str:
+        columns = ", ".join(f"{c} AS {n}" for c, n in zip(selected, names, strict=True))
         return (
-            f"SELECT brand_id, page_id, {selected} FROM {table} "
-            f"WHERE brand_id = %s AND connection_id = %s AND {day} BETWEEN %s AND %s"
+            f"SELECT brand_id, page_id, {columns} FROM {table} "
+            f"WHERE brand_id = %s AND connection_id = %s AND {day} BETWEEN %s AND %s{counted}"
         )
 
     selects, params = [], []
     if parts.months:
-        selects.append(part(MonthlyPageTotal._meta.db_table, "month", ""))
+        rollup = ["row_count", *(SUM_COLUMNS[name] for name in sums)]
+        selects.append(part(MonthlyPageTotal._meta.db_table, "month", rollup))
         params += [*scope, *parts.months]
+    # A row counts once its referrer maps to a platform, as in the rollups.
+    counted = " AND platform_id IS NOT NULL"
     for ranges, sign in ((parts.plus, ""), (parts.minus, "-")):
+        rows = [f"{sign}1", *(f"{sign}coalesce({SUM_COLUMNS[name]}, 0)" for name in sums)]
         for days in ranges:
-            selects.append(part(DailyPageTotal._meta.db_table, "date", sign))
+            selects.append(part(ReferralRow._meta.db_table, "date", rows, counted))
             params += [*scope, *days]
     totals = ", ".join(f"sum({n}) AS {n}" for n in names)
     sql = (

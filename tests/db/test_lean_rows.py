@@ -8,7 +8,6 @@ from django.db import connection as db
 from referrals.db.citus import citus_installed
 from referrals.models import (
     NON_NEGATIVE_METRICS,
-    DailyPageTotal,
     MonthlyPageTotal,
     ReferralRow,
 )
@@ -32,9 +31,7 @@ def test_no_index_of_the_rows_holds_a_metric():
     assert "referral_row_window" not in {index for index, _ in indexed}
 
 
-@pytest.mark.parametrize(
-    "table", [ROWS, *(m._meta.db_table for m in (DailyPageTotal, MonthlyPageTotal))]
-)
+@pytest.mark.parametrize("table", [ROWS, *(m._meta.db_table for m in (MonthlyPageTotal,))])
 def test_updated_tables_leave_free_space_on_every_page(table):
     with db.cursor() as cursor:
         cursor.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [table])

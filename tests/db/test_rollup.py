@@ -13,15 +13,14 @@ from referrals.db.rollup import rollup_fill
 from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
-    DailyPageTotal,
     DailyPlatformTotal,
     MonthlyPageTotal,
     ReferralRow,
 )
 from tests.factories import (
     event,
-    page_rollups_from_rows,
-    page_rollups_stored,
+    page_rollup_from_rows,
+    page_rollup_stored,
     push,
     rollup_from_rows,
     rollup_stored,
@@ -46,9 +45,9 @@ DAYS = ["2024-02-29", "2026-04-30", "2026-05-01", "2026-05-02", "2026-05-31", "2
 
 
 def rollups_equal_the_rows(connection) -> bool:
-    return rollup_stored(connection) == rollup_from_rows(connection) and page_rollups_stored(
+    return rollup_stored(connection) == rollup_from_rows(connection) and page_rollup_stored(
         connection
-    ) == page_rollups_from_rows(connection)
+    ) == page_rollup_from_rows(connection)
 
 
 def random_batch(rng: random.Random, size: int, days: list[str] | None = None) -> list[dict]:
@@ -76,7 +75,6 @@ def random_batch(rng: random.Random, size: int, days: list[str] | None = None) -
 def test_rollup_equals_the_rows_after_any_sequence_of_pushes(api_client, connection, seed, pushes):
     ReferralRow.objects.filter(connection=connection).delete()
     DailyPlatformTotal.objects.filter(connection=connection).delete()
-    DailyPageTotal.objects.filter(connection=connection).delete()
     MonthlyPageTotal.objects.filter(connection=connection).delete()
     rng = random.Random(seed)
     platforms = {p.slug: p for p in AIPlatform.objects.filter(slug__in=["claude", "chatgpt"])}
@@ -152,10 +150,9 @@ def test_deleting_rows_or_their_connection_keeps_the_rollup_right(api_client, co
     assert rollups_equal_the_rows(connection)
     ReferralRow.objects.filter(connection=connection).delete()
     assert rollup_stored(connection) == {}
-    assert page_rollups_stored(connection) == ({}, {})
+    assert page_rollup_stored(connection) == {}
     other.delete()  # the rows and the rollups of a deleted connection go, in either order
     assert not DailyPlatformTotal.objects.exists()
-    assert not DailyPageTotal.objects.exists()
     assert not MonthlyPageTotal.objects.exists()
     assert theirs
 
@@ -163,9 +160,9 @@ def test_deleting_rows_or_their_connection_keeps_the_rollup_right(api_client, co
 def test_the_fill_groups_the_rows_as_the_triggers_do(connection, api_client):
     """The fill migration 0005 runs groups the rows stored before it; run again, it agrees."""
     push(api_client, connection, random_batch(random.Random(5), 40))
-    before = rollup_stored(connection), page_rollups_stored(connection)
-    for totals in (DailyPlatformTotal, DailyPageTotal, MonthlyPageTotal):
+    before = rollup_stored(connection), page_rollup_stored(connection)
+    for totals in (DailyPlatformTotal, MonthlyPageTotal):
         totals.objects.all().delete()
         rollup_fill(db=db, rows=ReferralRow, totals=totals)
-    assert (rollup_stored(connection), page_rollups_stored(connection)) == before
+    assert (rollup_stored(connection), page_rollup_stored(connection)) == before
     assert rollups_equal_the_rows(connection)

@@ -1,4 +1,4 @@
-"""Page sums from the page rollups equal the rows' over any window: month edges, leap days."""
+"""Page sums (monthly rollup and rows) equal the rows' over any window: month edges, leap days."""
 
 import random
 from datetime import date, timedelta
