@@ -385,14 +385,20 @@ class ReferralRow(models.Model):
     keeps `id` alone, which the admin and foreign keys need.
     """
 
+    # No database FK constraint here, nor on brand, page and platform: PostgreSQL checks each
+    # one per inserted row, 25-45 ms of a 10,000-row push for the connection alone (EXPLAIN
+    # ANALYZE). Each is safe without it: a push writes under the lock of its connection's row
+    # (SELECT ... FOR UPDATE), which a deletion takes first too (referrals.admin.deletion), so
+    # no push lands between the deletion of a connection's rows and of the connection; brand
+    # is copied from that connection, pages are created in the same transaction, and
+    # platforms are never deleted (only deactivated).
     connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="rows", db_index=False
+        Connection,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
     )
-    # brand, page and platform carry no database FK constraint: PostgreSQL checks each one
-    # per inserted row at commit, about 90 ms per 10,000-row push each (measured). Each is
-    # safe without it: brand is copied from the connection locked by the push, pages are
-    # created in the same transaction, and platforms are never deleted (only deactivated).
-    # The connection, the owner of the rows, keeps its constraint.
     # DO_NOTHING: the rows go with their connection (a row's brand is its connection's). A
     # CASCADE here would make deleting a brand scan the whole table, brand_id having no index.
     brand = models.ForeignKey(
@@ -621,8 +627,13 @@ class AgentTrafficRow(models.Model):
     database FK constraint (the push writes them).
     """
 
+    # No constraint, as on ReferralRow.connection (the same push lock).
     connection = models.ForeignKey(
-        Connection, on_delete=models.CASCADE, related_name="agent_rows", db_index=False
+        Connection,
+        on_delete=models.CASCADE,
+        related_name="agent_rows",
+        db_index=False,
+        db_constraint=False,
     )
     brand = models.ForeignKey(
         Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False

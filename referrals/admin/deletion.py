@@ -106,6 +106,12 @@ def objects_delete(*, objects: QuerySet, cascade: Cascade) -> None:
     if citus_installed(db=db):
         with db.cursor() as cursor:
             cursor.execute("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'")
+    # The lock a push takes first: a push in flight commits before the rows go, and a later
+    # one finds no connection (410). Without it a push could land between the deletes of the
+    # rows and of the connection, leaving rows of no connection (they have no FK constraint).
+    doomed = cascade.get(Connection, objects if objects.model is Connection else None)
+    if doomed is not None:
+        list(doomed.select_for_update().order_by("pk").values_list("pk", flat=True))
     for model in BIG_TABLES:
         if model in cascade:
             cascade[model]._raw_delete(cascade[model].db)

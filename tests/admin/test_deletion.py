@@ -1,13 +1,18 @@
 """Deleting a connection, a brand or an organization: a summary, and set-based deletes."""
 
+import threading
+
 import pytest
 from django.contrib import admin
 from django.contrib.admin.utils import NestedObjects
 from django.contrib.auth.models import Permission, User
 from django.db import connection as db_connection
+from django.db import connections as db_connections
+from django.db import transaction
 from django.test.utils import CaptureQueriesContext
 
 from referrals.admin.big_tables import COUNT_CAP
+from referrals.admin.deletion import connections_cascade, objects_delete
 from referrals.models import (
     ApiKey,
     Brand,
@@ -192,3 +197,47 @@ def test_the_summary_names_everything_djangos_collector_deletes(admin_client, mo
     model_admin = admin.site.get_model_admin(model)
     request = admin_client.get("/admin/").wsgi_request
     assert dict(model_admin.get_deleted_objects([obj], request)[1]) == expected
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.admin_fan_out
+@pytest.mark.usefixtures("platforms_seeded")
+def test_a_push_in_flight_during_a_deletion_leaves_no_rows_behind(brand):
+    """The rows have no FK constraint to their connection (migration 0018): the deletion
+    takes the push's lock first, so a push in flight commits before the rows are deleted,
+    instead of after (its rows would outlive the connection)."""
+    doomed = Connection.objects.create(brand=brand, website="race.example")
+    pushing, release = threading.Event(), threading.Event()
+    deleted = threading.Event()
+
+    def push() -> None:  # what a push does: lock the connection's row, then write
+        try:
+            with transaction.atomic():
+                Connection.objects.select_for_update().get(pk=doomed.pk)
+                rows_create(doomed, 3)
+                pushing.set()
+                release.wait(10)
+        finally:
+            db_connections.close_all()
+
+    def delete() -> None:
+        try:
+            selected = Connection.objects.filter(pk=doomed.pk)
+            objects_delete(objects=selected, cascade=connections_cascade(selected))
+            deleted.set()
+        finally:
+            db_connections.close_all()
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    assert pushing.wait(10)
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    assert not deleted.wait(0.5)  # waits for the push
+    release.set()
+    pusher.join(10)
+    deleter.join(10)
+    assert deleted.is_set()
+    assert not Connection.objects.filter(pk=doomed.pk).exists()
+    assert not ReferralRow.objects.filter(connection_id=doomed.pk).exists()
