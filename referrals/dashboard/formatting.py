@@ -1,5 +1,10 @@
 """Number formatting for the dashboard (12,345 sessions, 1,842.50 revenue, 3.4 % rates), and
-the chart's bars."""
+the daily chart's columns and text table.
+
+A year's chart has 366 columns of up to 15 bars, and its text table 366 rows of 17 cells:
+drawn with template loops they cost ~0.3 s of a 0.5 s page (12,000 variable nodes, each
+resolved and escaped). They are joined here in one pass each; numbers and dates need no
+escaping, every text (titles, colors) is escaped."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -28,13 +33,34 @@ def percent(ratio, digits: int = 1) -> str:
 
 
 def svg_bars(bars) -> str:
-    """A column's <rect> elements in one pass: a year has ~5,500 bars, and drawing them with
-    a template loop cost ~0.2 s a page (5 attributes each), with format_html ~0.1 s (an
-    escape per attribute). The coordinates are numbers; the color alone is escaped."""
+    """A column's <rect> elements (format_html cost ~0.1 s a year: an escape per attribute)."""
+    return "".join(
+        f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" '
+        f'fill="{escape(bar.color)}"></rect>'
+        for bar in bars
+    )
+
+
+def svg_columns(chart) -> str:
+    """Every column of a StackedBarChart: a group with its date, total and title (the tooltip),
+    a hit area as tall as the plot, and its bars."""
     return mark_safe(
         "".join(
-            f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" '
-            f'fill="{escape(bar.color)}"></rect>'
-            for bar in bars
+            f'<g class="chart-day" data-date="{col.day.isoformat()}" data-total="{col.total}">'
+            f"<title>{escape(col.title)}</title>"
+            f'<rect class="chart-hit" x="{col.x}" y="{chart.top}" width="{col.width}" '
+            f'height="{chart.plot_height}"></rect>{svg_bars(col.bars)}</g>'
+            for col in chart.columns
         )
     )
+
+
+def chart_table_rows(chart) -> str:
+    """The rows of a chart's text table: the day, each series' value, the total, and the
+    previous period's total when the chart overlays it."""
+    rows = []
+    for col in chart.columns:
+        cells = [*col.values, col.total, *((col.previous,) if chart.has_overlay else ())]
+        numbers = "".join(f'<td class="num">{count(value)}</td>' for value in cells)
+        rows.append(f'<tr><th scope="row">{col.day.isoformat()}</th>{numbers}</tr>')
+    return mark_safe("".join(rows))

@@ -193,20 +193,26 @@ def dashboard_series(
 
 
 def series_points(source: QuerySet) -> list[SeriesPoint]:
-    """Totals per (day, platform) of rows or of the daily rollup, by day then platform."""
+    """Totals per (day, platform) of rows or of the daily rollup, by day then platform.
+
+    Tuples, not the ORM's dicts: a year has ~5,500 points, 60-100 ms as dicts.
+    """
     rows = (
         source.values("date", "platform__name", "platform__slug")
         .annotate(**METRIC_SUMS)
         .order_by("date", "platform__name")
+        .values_list("date", "platform__name", "platform__slug", *METRIC_SUMS)
     )
     return [
         SeriesPoint(
-            day=row["date"],
-            platform=row["platform__name"],
-            slug=row["platform__slug"],
-            totals=Totals.of(row),
+            day=day,
+            platform=name,
+            slug=slug,
+            totals=Totals(
+                sessions=sessions, pageviews=pageviews, transactions=transactions, revenue=revenue
+            ),
         )
-        for row in rows
+        for day, name, slug, sessions, pageviews, transactions, revenue in rows
     ]
 
 

@@ -8,7 +8,8 @@ register = template.Library()
 register.filter("count", formatting.count)
 register.filter("money", formatting.money)
 register.filter("percent", formatting.percent)
-register.filter("svg_bars", formatting.svg_bars)
+register.filter("svg_columns", formatting.svg_columns)
+register.filter("chart_table_rows", formatting.chart_table_rows)
 
 
 @register.filter
