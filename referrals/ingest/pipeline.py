@@ -1,8 +1,11 @@
 """The push pipeline: parse -> validate -> normalize -> upsert, one transaction per batch."""
 
+import gc
 import logging
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -100,10 +103,33 @@ class PushContext:
         return int((time.monotonic() - self.started) * 1000)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a batch is handled.
+
+    A 10,000-row batch allocates some 100,000 objects that live until it is stored, enough
+    to start several collections of every generation; each one walks them all again: 5-58 ms
+    per push (median ~35, measured with gc.callbacks, app frozen by project/wsgi.py). They
+    form no cycles (reference counting frees them); what does is collected after.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def push_events(
     *, context: PushContext, body: bytes, fmt: str, kind: RowKind = REFERRALS
 ) -> PushOutcome:
     """Validate, normalize and store one batch, all or nothing; raises PushError on refusal."""
+    with gc_paused():
+        return _push_events(context=context, body=body, fmt=fmt, kind=kind)
+
+
+def _push_events(*, context: PushContext, body: bytes, fmt: str, kind: RowKind) -> PushOutcome:
     rows, warnings = events_parse(body, fmt, kind.schema)
     normalized = events_normalize(rows, warnings, kind)
     if context.dry_run:
