@@ -18,6 +18,7 @@ Decisions where the spec is silent:
 
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Substr
@@ -348,14 +349,41 @@ def sitemap_export_rows(
             first_sessions=Sum("sessions", filter=Q(date__range=first)),
             last_sessions=Sum("sessions", filter=Q(date__range=last)),
         )
+        .values_list("page_id", "platform__name", *METRIC_SUMS, "first_sessions", "last_sessions")
     )
-    for group in groups:
-        row = rows.get(group["page_id"])
-        if row is None:  # a page created between the two queries
+    # Plain sums per page, then one Totals each: 10,000 pages have ~100,000 (page, platform)
+    # groups, and adding a Totals per group (dicts copied each time) took seconds.
+    sums: dict[int, list] = {}
+    for page_id, platform, sessions, pageviews, transactions, revenue, first_n, last_n in groups:
+        if page_id not in rows:  # a page created between the two queries
             continue
-        row.totals += _platform_totals(group)
-        row.first_bucket_sessions += int(group["first_sessions"] or 0)
-        row.last_bucket_sessions += int(group["last_sessions"] or 0)
+        page_sums = sums.setdefault(page_id, [0, 0, 0, 0, 0, 0, {}])
+        page_sums[0] += sessions
+        page_sums[1] += pageviews
+        page_sums[2] += transactions
+        page_sums[3] += revenue
+        page_sums[4] += first_n or 0
+        page_sums[5] += last_n or 0
+        page_sums[6][platform] = page_sums[6].get(platform, 0) + sessions
+    for page_id, (
+        sessions,
+        pageviews,
+        transactions,
+        revenue,
+        first_n,
+        last_n,
+        split,
+    ) in sums.items():
+        row = rows[page_id]
+        row.totals = Totals(
+            sessions=int(sessions),
+            pageviews=int(pageviews),
+            transactions=int(transactions),
+            revenue=Decimal(revenue),
+            platform_sessions={name: int(n) for name, n in split.items()},
+        )
+        row.first_bucket_sessions = int(first_n)
+        row.last_bucket_sessions = int(last_n)
     agents = agent_export_totals(pages=pages, connection=site.agent_connection, window=window)
     for page_id, totals in agents.items():
         if page_id in rows:
