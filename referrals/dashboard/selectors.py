@@ -15,6 +15,7 @@ by one platform reads the rows of that platform (the page rollups have no platfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db.models import Count, Max, QuerySet
 from django.db.models import Window as Over
@@ -208,8 +209,12 @@ def series_points(source: QuerySet) -> list[SeriesPoint]:
             day=day,
             platform=name,
             slug=slug,
+            # sum(bigint) is numeric on PostgreSQL: a Decimal until made an int.
             totals=Totals(
-                sessions=sessions, pageviews=pageviews, transactions=transactions, revenue=revenue
+                sessions=int(sessions),
+                pageviews=int(pageviews),
+                transactions=int(transactions),
+                revenue=Decimal(revenue),
             ),
         )
         for day, name, slug, sessions, pageviews, transactions, revenue in rows
