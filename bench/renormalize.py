@@ -119,6 +119,54 @@ def checkpoints(since: datetime) -> list[tuple[datetime, datetime]]:
     return found
 
 
+SETTINGS = (
+    "shared_buffers",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "checkpoint_completion_target",
+    "wal_compression",
+    "bgwriter_delay",
+    "bgwriter_lru_maxpages",
+    "bgwriter_lru_multiplier",
+)
+
+
+def server_settings() -> str:
+    """The server settings this run measured (scripts/bench.sh: BENCH_PG_OPTIONS)."""
+    from django.db import connection as db
+
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM unnest(%s::text[]) name", [list(SETTINGS)]
+        )
+        found = dict(cursor.fetchall())
+    return ", ".join(f"{name}={found.get(name, '?')}" for name in SETTINGS)
+
+
+def io_counters() -> dict[str, int]:
+    """WAL written and who wrote the dirty buffers (pg_stat_wal, pg_stat_bgwriter): deltas
+    over the run say whether the I/O came from full-page images and from the pushes' own
+    backends evicting dirty buffers."""
+    from django.db import connection as db
+
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed, b.checkpoints_req, "
+            "b.buffers_checkpoint, b.buffers_clean, b.buffers_backend "
+            "FROM pg_stat_wal w, pg_stat_bgwriter b"
+        )
+        names = [
+            "wal_bytes",
+            "wal_fpi",
+            "checkpoints_timed",
+            "checkpoints_req",
+            "buffers_checkpoint",
+            "buffers_clean",
+            "buffers_backend",
+        ]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
 def verdict(ratio: float) -> str:
     return f"{ratio:.2f}x (target <= {TARGET:g}x: {'ok' if ratio <= TARGET else 'MISS'})"
 
@@ -156,6 +204,7 @@ def main() -> None:
             stderr=open(log, "w"),  # noqa: SIM115 (the child owns it)
         )
         renormalize_started = time.monotonic()
+        counters_before = io_counters()
         sampler = WaitSampler()
         sampler.start()
         during, starts, i = [], [], 100
@@ -165,6 +214,7 @@ def main() -> None:
             during.append(http_push(port, path, token, ndjson(make_batch(i, day_end)))[0])
             i += 1
         renormalize_s = time.monotonic() - renormalize_started
+        counters = {name: value - counters_before[name] for name, value in io_counters().items()}
         sampler.stop.set()
         sampler.join()
         after = [
@@ -180,6 +230,7 @@ def main() -> None:
     alone_ms = statistics.median(alone) * 1000
     during_ms = statistics.median(during) * 1000 if during else float("nan")
     print(f"command:                    renormalize_referrers {shlex.join(COMMAND_ARGS)}")
+    print(f"server:                     {server_settings()}")
     print(f"rows renormalized:          {ROWS:,} in {renormalize_s:.0f} s")
     print(f"  last progress line:       {progress[-1] if progress else '-'}")
     print(f"10,000-row push alone:      median {alone_ms:.0f} ms, max {max(alone) * 1000:.0f} ms")
@@ -195,6 +246,19 @@ def main() -> None:
     print(f"  ratio max / alone median: {verdict(worst_ratio)}")
     slow = sum(1 for seconds in during if seconds * 1000 > TARGET * alone_ms)
     print(f"  pushes over {TARGET:g}x:           {slow} of {len(during)}")
+    if len(during) >= 2:
+        cuts = statistics.quantiles(during, n=100, method="inclusive")
+        print(
+            f"  during: p95 / p99:         {cuts[94] * 1000 / alone_ms:.2f}x / "
+            f"{cuts[98] * 1000 / alone_ms:.2f}x of the median alone"
+        )
+    print(
+        f"  WAL during run:           {counters['wal_bytes'] / 2**30:.1f} GiB "
+        f"({counters['wal_fpi']:,} full-page images); checkpoints "
+        f"{counters['checkpoints_timed']} timed + {counters['checkpoints_req']} requested; "
+        f"buffers written by checkpointer {counters['buffers_checkpoint']:,}, bgwriter "
+        f"{counters['buffers_clean']:,}, backends {counters['buffers_backend']:,}"
+    )
     spans = checkpoints(since)
     if spans:
         slow_starts = [
