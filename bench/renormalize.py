@@ -181,6 +181,10 @@ def main() -> None:
         sys.exit(
             "Set DATABASE_URL to an empty PostgreSQL database, or scripts/bench.sh renormalize"
         )
+    # Started in the background (nohup ... &), this process and so the command inherit SIGINT
+    # ignored, and the time box's Ctrl-C would do nothing: handle it again (exec gives the
+    # child the default, and Python's KeyboardInterrupt with it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     setup_django()
     brand, connection, token = seed_objects("bench.example")
     started = time.monotonic()
@@ -235,7 +239,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    if command.returncode != 0 and not (interrupted and command.returncode == 130):
+    if command.returncode != 0 and not (interrupted and command.returncode in (130, -2)):
         sys.exit(f"renormalize_referrers failed ({command.returncode}): see {log}")
     progress = [line for line in log.read_text().splitlines() if line.startswith("renormalize:")]
     alone_ms = statistics.median(alone) * 1000
