@@ -16,11 +16,15 @@ the machine's speed drifted meanwhile). With scripts/bench.sh, PostgreSQL's log 
 the checkpoints, and each slow push is matched against them.
 
 BENCH_RENORMALIZE_ARGS: extra arguments for the command (e.g. "--batch-size 500 --pause 0.1").
+BENCH_RENORMALIZE_SECONDS: stop the command (Ctrl-C, as an operator would) after that many
+seconds and measure the pushes of that part of the run only: a throttled command over 5M rows
+runs for an hour, and its pace is the same all along the walk.
 """
 
 import os
 import re
 import shlex
+import signal
 import statistics
 import subprocess
 import sys
@@ -43,6 +47,7 @@ os.environ["PUSH_RATE_LIMIT"] = "100000/min"
 ROWS = int(os.environ.get("BENCH_RENORMALIZE_ROWS", "5000000"))
 BASELINE_PUSHES = int(os.environ.get("BENCH_BASELINE_PUSHES", "7"))
 COMMAND_ARGS = shlex.split(os.environ.get("BENCH_RENORMALIZE_ARGS", ""))
+TIME_BOX = float(os.environ.get("BENCH_RENORMALIZE_SECONDS", "0"))  # 0: the whole run
 TARGET = 2.0  # the issue: a push during the run answers within 2x its usual time
 
 
@@ -119,6 +124,54 @@ def checkpoints(since: datetime) -> list[tuple[datetime, datetime]]:
     return found
 
 
+SETTINGS = (
+    "shared_buffers",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "checkpoint_completion_target",
+    "wal_compression",
+    "bgwriter_delay",
+    "bgwriter_lru_maxpages",
+    "bgwriter_lru_multiplier",
+)
+
+
+def server_settings() -> str:
+    """The server settings this run measured (scripts/bench.sh: BENCH_PG_OPTIONS)."""
+    from django.db import connection as db
+
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, current_setting(name) FROM unnest(%s::text[]) name", [list(SETTINGS)]
+        )
+        found = dict(cursor.fetchall())
+    return ", ".join(f"{name}={found.get(name, '?')}" for name in SETTINGS)
+
+
+def io_counters() -> dict[str, int]:
+    """WAL written and who wrote the dirty buffers (pg_stat_wal, pg_stat_bgwriter): deltas
+    over the run say whether the I/O came from full-page images and from the pushes' own
+    backends evicting dirty buffers."""
+    from django.db import connection as db
+
+    with db.cursor() as cursor:
+        cursor.execute(
+            "SELECT w.wal_bytes::bigint, w.wal_fpi, b.checkpoints_timed, b.checkpoints_req, "
+            "b.buffers_checkpoint, b.buffers_clean, b.buffers_backend "
+            "FROM pg_stat_wal w, pg_stat_bgwriter b"
+        )
+        names = [
+            "wal_bytes",
+            "wal_fpi",
+            "checkpoints_timed",
+            "checkpoints_req",
+            "buffers_checkpoint",
+            "buffers_clean",
+            "buffers_backend",
+        ]
+        return dict(zip(names, cursor.fetchone(), strict=True))
+
+
 def verdict(ratio: float) -> str:
     return f"{ratio:.2f}x (target <= {TARGET:g}x: {'ok' if ratio <= TARGET else 'MISS'})"
 
@@ -128,6 +181,10 @@ def main() -> None:
         sys.exit(
             "Set DATABASE_URL to an empty PostgreSQL database, or scripts/bench.sh renormalize"
         )
+    # Started in the background (nohup ... &), this process and so the command inherit SIGINT
+    # ignored, and the time box's Ctrl-C would do nothing: handle it again (exec gives the
+    # child the default, and Python's KeyboardInterrupt with it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     setup_django()
     brand, connection, token = seed_objects("bench.example")
     started = time.monotonic()
@@ -156,15 +213,23 @@ def main() -> None:
             stderr=open(log, "w"),  # noqa: SIM115 (the child owns it)
         )
         renormalize_started = time.monotonic()
+        counters_before = io_counters()
         sampler = WaitSampler()
         sampler.start()
         during, starts, i = [], [], 100
         since = datetime.now(UTC)
+        interrupted = False
         while command.poll() is None:
+            if TIME_BOX and not interrupted and time.monotonic() - renormalize_started > TIME_BOX:
+                command.send_signal(signal.SIGINT)  # the batch in flight rolls back
+                interrupted = True
+                command.wait()
+                break
             starts.append(datetime.now(UTC))
             during.append(http_push(port, path, token, ndjson(make_batch(i, day_end)))[0])
             i += 1
         renormalize_s = time.monotonic() - renormalize_started
+        counters = {name: value - counters_before[name] for name, value in io_counters().items()}
         sampler.stop.set()
         sampler.join()
         after = [
@@ -174,13 +239,19 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    if command.returncode != 0:
+    if command.returncode != 0 and not (interrupted and command.returncode in (130, -2)):
         sys.exit(f"renormalize_referrers failed ({command.returncode}): see {log}")
     progress = [line for line in log.read_text().splitlines() if line.startswith("renormalize:")]
     alone_ms = statistics.median(alone) * 1000
     during_ms = statistics.median(during) * 1000 if during else float("nan")
     print(f"command:                    renormalize_referrers {shlex.join(COMMAND_ARGS)}")
-    print(f"rows renormalized:          {ROWS:,} in {renormalize_s:.0f} s")
+    print(f"server:                     {server_settings()}")
+    done = (
+        f"stopped after {renormalize_s:.0f} s (BENCH_RENORMALIZE_SECONDS)"
+        if interrupted
+        else (f"{ROWS:,} in {renormalize_s:.0f} s")
+    )
+    print(f"rows renormalized:          {done}")
     print(f"  last progress line:       {progress[-1] if progress else '-'}")
     print(f"10,000-row push alone:      median {alone_ms:.0f} ms, max {max(alone) * 1000:.0f} ms")
     after_ms = statistics.median(after) * 1000
@@ -195,6 +266,19 @@ def main() -> None:
     print(f"  ratio max / alone median: {verdict(worst_ratio)}")
     slow = sum(1 for seconds in during if seconds * 1000 > TARGET * alone_ms)
     print(f"  pushes over {TARGET:g}x:           {slow} of {len(during)}")
+    if len(during) >= 2:
+        cuts = statistics.quantiles(during, n=100, method="inclusive")
+        print(
+            f"  during: p95 / p99:         {cuts[94] * 1000 / alone_ms:.2f}x / "
+            f"{cuts[98] * 1000 / alone_ms:.2f}x of the median alone"
+        )
+    print(
+        f"  WAL during run:           {counters['wal_bytes'] / 2**30:.1f} GiB "
+        f"({counters['wal_fpi']:,} full-page images); checkpoints "
+        f"{counters['checkpoints_timed']} timed + {counters['checkpoints_req']} requested; "
+        f"buffers written by checkpointer {counters['buffers_checkpoint']:,}, bgwriter "
+        f"{counters['buffers_clean']:,}, backends {counters['buffers_backend']:,}"
+    )
     spans = checkpoints(since)
     if spans:
         slow_starts = [

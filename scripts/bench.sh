@@ -41,6 +41,17 @@ elif [ -z "${DATABASE_URL:-}" ]; then
   # shellcheck source=scripts/pg.sh
   . scripts/pg.sh
   trap pg_stop EXIT
-  PG_DURABLE=1 pg_start
+  if [ "$name" = renormalize ]; then
+    # The checkpoint, WAL and background-writer settings of a production server for a bulk
+    # rewrite (docs/operations.md, "PostgreSQL settings"); BENCH_PG_OPTIONS="" measures
+    # with PostgreSQL's defaults instead.
+    production="-c max_wal_size=8GB -c checkpoint_timeout=15min"
+    production+=" -c checkpoint_completion_target=0.9 -c wal_compression=lz4"
+    production+=" -c bgwriter_delay=50ms -c bgwriter_lru_maxpages=1000"
+    production+=" -c bgwriter_lru_multiplier=4"
+    PG_EXTRA_OPTIONS="${BENCH_PG_OPTIONS-$production}" PG_DURABLE=1 pg_start
+  else
+    PG_DURABLE=1 pg_start
+  fi
 fi
 .venv/bin/python "bench/$name.py"

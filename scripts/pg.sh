@@ -33,11 +33,13 @@ pg_start() {
 pg_server_start() {
   # Sockets live in PG_DIR, nothing listens on TCP. Tests run with durability off for speed;
   # benchmarks set PG_DURABLE=1 to measure with PostgreSQL's default fsync behaviour.
+  # PG_EXTRA_OPTIONS: more server options for one run (e.g. the renormalize bench's
+  # production checkpoint settings, docs/operations.md "PostgreSQL settings").
   local durability="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
   [ "${PG_DURABLE:-0}" = "1" ] && durability=""
   _pg_as "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
     -o "-c listen_addresses='' -c unix_socket_directories='$PG_DIR' $durability \
-        -c max_connections=200 -c shared_buffers=256MB" \
+        -c max_connections=200 -c shared_buffers=256MB ${PG_EXTRA_OPTIONS:-}" \
     start >/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
 }
 

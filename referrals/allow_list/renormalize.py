@@ -13,7 +13,6 @@ done. Every UPDATE sets only rows whose platform still differs, so running the c
 changes only the rest; `--resume BRAND:ID` also skips the ranges already walked.
 """
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +31,7 @@ from referrals.models import (
     Connection,
     ReferralRow,
 )
+from referrals.ops.throttle import Throttle
 from referrals.reporting.agents import agent_rollup_refresh
 
 DEFAULT_BATCH_SIZE = 1000
@@ -142,6 +142,7 @@ def referrers_renormalize(
     batch_size: int = DEFAULT_BATCH_SIZE,
     resume: Position | None = None,
     pause: float = 0.0,
+    throttle: Throttle | None = None,
     on_batch: Callable[[Position, int], None] | None = None,
     plan: RenormalizePlan | None = None,
 ) -> list[RenormalizeChange]:
@@ -150,9 +151,11 @@ def referrers_renormalize(
     Rows whose referrer no longer matches keep their data with a NULL platform (the read side
     skips them); events once rejected were never stored, so they cannot come back here. The
     daily rollup follows by itself (the rows' triggers). `on_batch(position, rows)` is called
-    after each committed range with the rows it spanned.
+    after each committed range with the rows it spanned. `throttle` (referrals.ops.throttle)
+    sets the rest after each batch; without it, `pause` seconds.
     """
     plan = plan or renormalize_plan()
+    throttle = throttle or Throttle(pause=pause)
     if dry_run or not plan.targets:
         return plan.changes
     brands = Brand.objects.order_by("id").values_list("id", flat=True)
@@ -165,12 +168,11 @@ def referrers_renormalize(
         until = ReferralRow.objects.filter(brand_id=brand_id).aggregate(top=Max("id"))["top"]
         while until and (next_range := _next_range(brand_id, low, until, batch_size)):
             high, rows = next_range
-            _update_range(brand_id, low, high, plan.targets)
-            if on_batch:
-                on_batch(Position(brand_id, high), rows)
+            with throttle.batch():  # rests after the batch, as the throttle says
+                _update_range(brand_id, low, high, plan.targets)
+                if on_batch:
+                    on_batch(Position(brand_id, high), rows)
             low = high
-            if pause:
-                time.sleep(pause)
     return plan.changes
 
 

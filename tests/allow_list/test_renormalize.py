@@ -4,10 +4,12 @@ import datetime as dt
 from io import StringIO
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django.db import connection as db_connection
 from django.utils import timezone
 
 from referrals.allow_list.renormalize import referrers_renormalize, renormalize_plan
+from referrals.db.citus import citus_installed
 from referrals.models import (
     AIPlatform,
     AIPlatformEntry,
@@ -16,6 +18,7 @@ from referrals.models import (
     SitemapPage,
     page_key,
 )
+from referrals.ops.throttle import Throttle
 from tests.factories import rollup_from_rows, rollup_stored
 
 pytestmark = pytest.mark.django_db
@@ -150,3 +153,48 @@ def test_progress_shows_rows_rate_and_time_left(misfiled, stream):
     assert "renormalize: 7/7 rows (100.0%)" in shown
     assert "rows/s" in shown and "left" in shown
     assert ("\r" in shown) == (stream is Terminal)
+
+
+# --- the throttle: rests between batches ---------------------------------------------------
+
+
+def test_pause_factor_rests_in_proportion_to_each_batch(misfiled):
+    rests: list[float] = []
+    batches = []
+    throttle = Throttle(pause_factor=2.0, sleep=rests.append)
+    referrers_renormalize(
+        batch_size=2, throttle=throttle, on_batch=lambda position, rows: batches.append(rows)
+    )
+    assert platforms(misfiled) == ["claude"] * 7
+    assert len(rests) == len(batches) == 4  # one rest after every batch
+    assert all(rest > 0 for rest in rests)
+    assert throttle.rested == pytest.approx(sum(rests))
+
+
+@pytest.mark.postgres
+def test_max_wal_rate_rests_until_the_batch_wal_fits_the_rate(misfiled):
+    if citus_installed(db=db_connection):
+        pytest.skip("on Citus the rows' WAL is the workers', not the coordinator's (documented)")
+    rests: list[float] = []
+    throttle = Throttle(max_wal_rate=10.0, sleep=rests.append)  # 10 bytes/s: tiny
+    referrers_renormalize(batch_size=3, throttle=throttle)
+    assert platforms(misfiled) == ["claude"] * 7
+    # Each batch's UPDATE writes WAL (hundreds of bytes at least: row versions and rollup
+    # groups), so each rest is long at that rate.
+    assert len(rests) == 3 and all(rest > 10 for rest in rests)
+
+
+def test_the_command_takes_the_throttle_options(misfiled):
+    out = StringIO()
+    call_command(
+        "renormalize_referrers",
+        "--pause-factor",
+        "0.5",
+        "--max-wal-rate",
+        "64",
+        stdout=out,
+        stderr=StringIO(),
+    )
+    assert "changed 7 rows" in out.getvalue()
+    with pytest.raises(CommandError, match="cannot be negative"):
+        call_command("renormalize_referrers", "--pause-factor", "-1", stdout=StringIO())

@@ -11,6 +11,7 @@ from referrals.allow_list.renormalize import (
     renormalize_plan,
 )
 from referrals.ops.progress import Progress
+from referrals.ops.throttle import Throttle
 
 INTERRUPTED = "interrupted after {position}: run again with --resume {position} for the rest"
 
@@ -28,6 +29,21 @@ class Command(BaseCommand):
         )
         parser.add_argument("--pause", type=float, default=0.0, help="Seconds between batches.")
         parser.add_argument(
+            "--pause-factor",
+            type=float,
+            default=0.0,
+            metavar="F",
+            help="Rest F times the time each batch took (1: work at most half of the time).",
+        )
+        parser.add_argument(
+            "--max-wal-rate",
+            type=float,
+            default=0.0,
+            metavar="MB",
+            help="Rest after each batch until the WAL it wrote fits MB megabytes per second "
+            "(PostgreSQL; on Citus the coordinator's WAL only).",
+        )
+        parser.add_argument(
             "--resume",
             type=Position.parse,
             default=None,
@@ -35,9 +51,16 @@ class Command(BaseCommand):
             help="Skip the ranges before this position (printed when interrupted).",
         )
 
-    def handle(self, *args, dry_run, batch_size, pause, resume, **options):
+    def handle(
+        self, *args, dry_run, batch_size, pause, pause_factor, max_wal_rate, resume, **options
+    ):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        if min(pause, pause_factor, max_wal_rate) < 0:
+            raise CommandError("--pause, --pause-factor and --max-wal-rate cannot be negative.")
+        throttle = Throttle(
+            pause=pause, pause_factor=pause_factor, max_wal_rate=max_wal_rate * 2**20
+        )
         plan = renormalize_plan()
         progress = Progress(label="renormalize", total=plan.total_rows, stream=self.stderr._out)
         last: list[Position | None] = [resume]
@@ -51,7 +74,7 @@ class Command(BaseCommand):
                 dry_run=dry_run,
                 batch_size=batch_size,
                 resume=resume,
-                pause=pause,
+                throttle=throttle,
                 on_batch=on_batch,
                 plan=plan,
             )
