@@ -496,21 +496,22 @@ class DailyPlatformTotal(models.Model):
         return f"{self.date} {self.platform_id}: {self.sessions} sessions"
 
 
-class _PageTotal(models.Model):
-    """Sums of a connection's counted rows per page and period: the page rankings' rollup.
+class MonthlyPageTotal(models.Model):
+    """A page's sums of one calendar month, dated by its first day: the page rankings' rollup.
 
     Kept like DailyPlatformTotal (triggers on the rows, referrals/db/rollup.py), its primary
-    key the natural key, brand first. A long window's ranking reads whole months from
-    MonthlyPageTotal and the days of the partial months from the rows
-    (referrals/reporting/pages.py) instead of every row of the window. (A daily page rollup,
-    migrations 0016-0017, cost a push as much as its own rows: dropped.)
+    key the natural key, brand first. A long window's ranking reads its whole months here and
+    the days of its partial months from the rows (referrals/reporting/pages.py) instead of
+    every row of the window. (A daily page rollup, migrations 0016-0017, cost a push as much as
+    its own rows: dropped.)
     """
 
+    pk = models.CompositePrimaryKey("brand", "connection", "month", "page")
     brand = models.ForeignKey(
         Brand, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
     )
     # No constraint: a push inserts thousands of these in its triggers, and PostgreSQL would
-    # check each one against the connection (the rows, which the push writes, keep theirs).
+    # check each one against the connection (as it did for the rows until migration 0018).
     # Deleting a connection deletes them (referrals.admin.deletion, Django's CASCADE).
     connection = models.ForeignKey(
         Connection,
@@ -519,6 +520,7 @@ class _PageTotal(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    month = models.DateField()
     # No constraint: the pages are distributed on Citus (ids alone are not unique there).
     page = models.ForeignKey(
         SitemapPage,
@@ -532,16 +534,6 @@ class _PageTotal(models.Model):
     sessions = models.BigIntegerField()
     transactions = models.BigIntegerField()
     purchase_revenue = models.DecimalField(max_digits=24, decimal_places=4)
-
-    class Meta:
-        abstract = True
-
-
-class MonthlyPageTotal(_PageTotal):
-    """A page's sums of one calendar month, dated by its first day (see _PageTotal)."""
-
-    pk = models.CompositePrimaryKey("brand", "connection", "month", "page")
-    month = models.DateField()
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} page {self.page_id}: {self.sessions} sessions"
