@@ -15,7 +15,6 @@ by one platform reads the rows of that platform (the page rollups have no platfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from django.db.models import Count, Max, QuerySet
 from django.db.models import Window as Over
@@ -209,13 +208,7 @@ def series_points(source: QuerySet) -> list[SeriesPoint]:
             day=day,
             platform=name,
             slug=slug,
-            # sum(bigint) is numeric on PostgreSQL: a Decimal until made an int.
-            totals=Totals(
-                sessions=int(sessions),
-                pageviews=int(pageviews),
-                transactions=int(transactions),
-                revenue=Decimal(revenue),
-            ),
+            totals=Totals.of_sums(sessions, pageviews, transactions, revenue),
         )
         for day, name, slug, sessions, pageviews, transactions, revenue in rows
     ]

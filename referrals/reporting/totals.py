@@ -36,13 +36,20 @@ class Totals:
     @classmethod
     def of(cls, sums: dict, *, platform: str | None = None) -> "Totals":
         """Totals of one row of METRIC_SUMS (grouped by `platform`, when given)."""
-        sessions = int(sums["sum_sessions"])
+        totals = cls.of_sums(*(sums[name] for name in METRIC_SUMS))
+        if platform is not None:
+            totals.platform_sessions[platform] = totals.sessions
+        return totals
+
+    @classmethod
+    def of_sums(cls, sessions, pageviews, transactions, revenue) -> "Totals":
+        """Totals of the four sums in METRIC_SUMS order, as the database returns them
+        (sum(bigint) is numeric on PostgreSQL: a Decimal until made an int)."""
         return cls(
-            sessions=sessions,
-            pageviews=int(sums["sum_pageviews"]),
-            transactions=int(sums["sum_transactions"]),
-            revenue=Decimal(sums["sum_revenue"]),
-            platform_sessions={platform: sessions} if platform is not None else {},
+            sessions=int(sessions),
+            pageviews=int(pageviews),
+            transactions=int(transactions),
+            revenue=Decimal(revenue),
         )
 
     def __add__(self, other: "Totals") -> "Totals":

@@ -18,7 +18,6 @@ Decisions where the spec is silent:
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 from django.db.models import F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Substr
@@ -375,13 +374,8 @@ def sitemap_export_rows(
         split,
     ) in sums.items():
         row = rows[page_id]
-        row.totals = Totals(
-            sessions=int(sessions),
-            pageviews=int(pageviews),
-            transactions=int(transactions),
-            revenue=Decimal(revenue),
-            platform_sessions={name: int(n) for name, n in split.items()},
-        )
+        row.totals = Totals.of_sums(sessions, pageviews, transactions, revenue)
+        row.totals.platform_sessions.update((name, int(n)) for name, n in split.items())
         row.first_bucket_sessions = int(first_n)
         row.last_bucket_sessions = int(last_n)
     agents = agent_export_totals(pages=pages, connection=site.agent_connection, window=window)
