@@ -65,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: all of a request runs with the cyclic garbage collector paused (referrals/ops).
+    "referrals.ops.collector.GcPauseMiddleware",
     "referrals.middleware.RequestIDMiddleware",
     "referrals.ops.logs.RequestLogMiddleware",
     # /healthz, /readyz, /metrics: before host checks and the HTTPS redirect (referrals/ops).

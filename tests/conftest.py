@@ -1,5 +1,6 @@
 """Fixtures that build the objects most tests need."""
 
+import gc
 import time
 from pathlib import Path
 
@@ -149,3 +150,20 @@ def one_rate_limit_window(monkeypatch):
     request of a window (a new minute) also creates the window's counter, in more queries."""
     now = time.time()
     monkeypatch.setattr(ApiKeyRateThrottle, "timer", staticmethod(lambda: now))
+
+
+@pytest.fixture
+def collections():
+    """The collections started while the test runs, with a threshold any push exceeds."""
+    started: list[int] = []
+
+    def count(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(info["generation"])
+
+    threshold = gc.get_threshold()
+    gc.set_threshold(10)
+    gc.callbacks.append(count)
+    yield started
+    gc.callbacks.remove(count)
+    gc.set_threshold(*threshold)

@@ -1,11 +1,8 @@
 """The push pipeline: parse -> validate -> normalize -> upsert, one transaction per batch."""
 
-import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -15,6 +12,7 @@ from referrals.ingest import upsert
 from referrals.ingest.kinds import NOT_AN_AI_PLATFORM, REFERRALS, RowKind
 from referrals.ingest.parse import MAX_LISTED, PushError, capped, events_parse
 from referrals.models import Connection, PushLog
+from referrals.ops.collector import gc_paused
 from referrals.ops.observe import push_observed
 
 logger = logging.getLogger(__name__)
@@ -101,24 +99,6 @@ class PushContext:
     @property
     def duration_ms(self) -> int:
         return int((time.monotonic() - self.started) * 1000)
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a batch is handled.
-
-    A 10,000-row batch allocates some 100,000 objects that live until it is stored, enough
-    to start several collections of every generation; each one walks them all again: 5-58 ms
-    per push (median ~35, measured with gc.callbacks, app frozen by project/wsgi.py). They
-    form no cycles (reference counting frees them); what does is collected after.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def push_events(

@@ -11,23 +11,6 @@ from referrals.models import ReferralRow
 from tests.factories import event
 
 
-@pytest.fixture
-def collections():
-    """The collections started while the test runs, with a threshold any push exceeds."""
-    started: list[int] = []
-
-    def count(phase: str, info: dict) -> None:
-        if phase == "start":
-            started.append(info["generation"])
-
-    threshold = gc.get_threshold()
-    gc.set_threshold(10)
-    gc.callbacks.append(count)
-    yield started
-    gc.callbacks.remove(count)
-    gc.set_threshold(*threshold)
-
-
 def context(connection) -> PushContext:
     return PushContext(connection=connection, api_key_id=None, request_id="", dry_run=False)
 
