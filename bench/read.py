@@ -99,9 +99,11 @@ def load(brand, connections) -> None:
                 "FROM generate_series(0, %s - 1) AS d CROSS JOIN generate_series(0, %s - 1) AS k "
                 "JOIN bench_pages p ON p.n = (k * 7919 + d) %% %s "
                 "JOIN bench_refs r ON r.n = (k + d) %% %s "
-                # Day after day, as nightly pushes write them: in the join's order every row of
-                # a day sat on a page of its own (one heap page read per row read).
-                "ORDER BY d DESC, k",
+                # Day after day and, within a day, in the order of the rows' key (date, page,
+                # referrer), as a push writes them (referrals.ingest.upsert sorts its records):
+                # in the join's order every row of a day sat on a heap page of its own, and a
+                # range of the key read one heap page per row.
+                "ORDER BY d DESC, p.id, r.raw",
                 [connection.pk, brand.pk, END, DAYS, per_day, PAGES_PER_SITE, len(referrers)],
             )
             cursor.execute("DROP TABLE bench_pages")

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 WIDTH = 960
 HEIGHT = 300
@@ -27,8 +28,9 @@ class Series:
     values: Sequence[int]
 
 
-@dataclass(frozen=True)
-class Bar:
+class Bar(NamedTuple):
+    """A tuple: a year's chart has ~5,500 of them (a frozen dataclass cost 3x as much)."""
+
     x: float
     y: float
     width: float

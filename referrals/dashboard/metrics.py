@@ -119,19 +119,26 @@ class PlatformRow:
 
 
 def totals_of(points: list[SeriesPoint]) -> Totals:
-    return sum((p.totals for p in points), Totals())
+    return Totals(
+        sessions=sum(p.sessions for p in points),
+        pageviews=sum(p.pageviews for p in points),
+        transactions=sum(p.transactions for p in points),
+        revenue=sum((p.revenue for p in points), Decimal(0)),
+    )
 
 
 def platform_rows(points: list[SeriesPoint]) -> list[PlatformRow]:
-    by_name: dict[str, tuple[str, Totals]] = {}
+    by_name: dict[str, list[SeriesPoint]] = {}
     for p in points:
-        slug, totals = by_name.get(p.platform, (p.slug, Totals()))
-        by_name[p.platform] = (slug, totals + p.totals)
-    all_sessions = sum(t.sessions for _, t in by_name.values())
-    rows = [
-        PlatformRow(name, slug, platform_color(slug), t, ratio(t.sessions, all_sessions))
-        for name, (slug, t) in by_name.items()
-    ]
+        by_name.setdefault(p.platform, []).append(p)
+    totals = {name: totals_of(cells) for name, cells in by_name.items()}
+    all_sessions = sum(t.sessions for t in totals.values())
+    rows = []
+    for name, cells in by_name.items():
+        slug, sums = cells[0].slug, totals[name]
+        rows.append(
+            PlatformRow(name, slug, platform_color(slug), sums, ratio(sums.sessions, all_sessions))
+        )
     return sorted(rows, key=lambda r: (-r.totals.sessions, r.name))
 
 
@@ -164,7 +171,7 @@ def daily_sessions(
     index = {day: i for i, day in enumerate(days)}
     values = {p.name: [0] * len(days) for p in platforms}
     for p in points:
-        values[p.platform][index[p.day]] += p.totals.sessions
+        values[p.platform][index[p.day]] += p.sessions
     return days, values
 
 

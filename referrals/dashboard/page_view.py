@@ -11,7 +11,13 @@ Decisions where the spec is silent:
 
 from dataclasses import dataclass
 
-from referrals.dashboard.metrics import kpis, platform_rows, previous_sessions, sessions_chart
+from referrals.dashboard.metrics import (
+    kpis,
+    platform_rows,
+    previous_sessions,
+    sessions_chart,
+    totals_of,
+)
 from referrals.dashboard.selectors import SeriesPoint, series_points
 from referrals.models import SitemapPage
 from referrals.reporting.rows import rows_counted
@@ -88,7 +94,7 @@ def page_report(*, page: SitemapPage, window: Window, compare: bool) -> dict:
     points = page_series(page=page, site=site, window=window)
     previous_days = page_daily_totals(page=page, site=site, window=window.previous)
     previous = sum(previous_days.values(), Totals())
-    current = sum((p.totals for p in points), Totals())
+    current = totals_of(points)
     platforms = platform_rows(points)
     overlay = previous_sessions(previous_days, window.previous) if compare else None
     chart, chart_data = sessions_chart(points, platforms, window.start, window.end, overlay=overlay)

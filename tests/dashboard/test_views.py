@@ -690,9 +690,9 @@ def test_csv_streams_big_windows_in_chunks(member_client, connection):
 # Query counts -------------------------------------------------------------------------------
 
 # session + user, brands, connections, series and previous totals (daily rollup), priority
-# rules, page ranking, totals per platform of the slice, recent pushes, dropped referrers, the
-# website's crawl; +1 for the latest date by default.
-FULL_PAGE_QUERIES = 12
+# rules, page ranking, the slice's pages and their totals per platform, recent pushes, dropped
+# referrers, the website's crawl; +1 for the latest date by default.
+FULL_PAGE_QUERIES = 13
 
 
 def test_query_count_of_the_dashboard_does_not_grow_with_the_data(
