@@ -32,11 +32,12 @@ def percent(ratio, digits: int = 1) -> str:
     return f"{float(ratio) * 100:.{int(digits)}f}%"
 
 
-def svg_bars(bars) -> str:
-    """A column's <rect> elements (format_html cost ~0.1 s a year: an escape per attribute)."""
+def svg_bars(bars, fills: dict[str, str]) -> str:
+    """A column's <rect> elements (format_html cost ~0.1 s a year: an escape per attribute);
+    `fills` maps each color to its escaped text (a year has ~5,500 bars of ~15 colors)."""
     return "".join(
         f'<rect x="{bar.x}" y="{bar.y}" width="{bar.width}" height="{bar.height}" '
-        f'fill="{escape(bar.color)}"></rect>'
+        f'fill="{fills[bar.color]}"></rect>'
         for bar in bars
     )
 
@@ -44,12 +45,14 @@ def svg_bars(bars) -> str:
 def svg_columns(chart) -> str:
     """Every column of a StackedBarChart: a group with its date, total and title (the tooltip),
     a hit area as tall as the plot, and its bars."""
+    colors = {bar.color for col in chart.columns for bar in col.bars}
+    fills = {color: escape(color) for color in colors}
     return mark_safe(
         "".join(
             f'<g class="chart-day" data-date="{col.day.isoformat()}" data-total="{col.total}">'
             f"<title>{escape(col.title)}</title>"
             f'<rect class="chart-hit" x="{col.x}" y="{chart.top}" width="{col.width}" '
-            f'height="{chart.plot_height}"></rect>{svg_bars(col.bars)}</g>'
+            f'height="{chart.plot_height}"></rect>{svg_bars(col.bars, fills)}</g>'
             for col in chart.columns
         )
     )
