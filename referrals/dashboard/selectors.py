@@ -2,14 +2,15 @@
 
 Reads follow the website's active connection (referrals.reporting.rows says which rows count,
 referrals.reporting.totals how they sum). KPIs and the daily chart read the daily rollup
-(DailyPlatformTotal, ~15 rows a day); the landing pages are ranked from the page rollups
-(referrals.reporting.pages), and only the pages shown read their rows (by page and date).
+(DailyPlatformTotal, ~15 rows a day); the landing pages are ranked from the monthly page
+rollup (referrals.reporting.pages), and only the pages shown read their rows (by page and date).
 
 Exploring filters (Filters): a platform narrows the daily rollup to its rows; page filters
-(path prefix, priority) are a brand-scoped subquery of page ids (the Sitemap API's filters),
-which the KPIs of the previous period read from the daily page rollup and the current period's
-chart (which needs the platform split the page rollups do not keep) from the rows. A ranking
-by one platform reads the rows of that platform (the page rollups have no platform).
+(path prefix, priority) are a brand-scoped subquery of page ids (the Sitemap API's filters):
+the KPIs, chart and previous period of those pages read their rows (by page and date: the page
+rollup has no days and no platform split), their ranking the page rollup. A ranking by one
+platform reads the rows of that platform (through their (brand, connection, platform, date)
+index).
 """
 
 from collections.abc import Iterator
