@@ -128,10 +128,11 @@ def load_fast(brand, connections) -> None:
         took = time.perf_counter() - started
         print(f"{totals._meta.verbose_name_plural}: {written:,} filled in {took:.0f} s")
     # What autovacuum does to tables that took millions of rows (statistics, hint bits, the
-    # visibility map), done before the reads are timed: measured without it, autovacuum's
-    # pass over the 5M rows ran during the reads (1.3-1.7x slower on 2 cores).
+    # visibility map), then the checkpoint that writes what it dirtied, before the reads are
+    # timed: either one running during the reads made some windows 2-3x slower than others.
     with db.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+        cursor.execute("CHECKPOINT")
 
 
 def median_ms(client, url: str) -> float:
