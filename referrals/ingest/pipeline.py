@@ -5,13 +5,15 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db import connection as db
 from django.utils import timezone
 
+from referrals.db.rollup import rollups_out_of_range
 from referrals.ingest import upsert
 from referrals.ingest.kinds import NOT_AN_AI_PLATFORM, REFERRALS, RowKind
 from referrals.ingest.parse import MAX_LISTED, PushError, capped, events_parse
-from referrals.models import Connection, PushLog
+from referrals.models import Connection, PushLog, ReferralRow
 from referrals.ops.collector import gc_paused
 from referrals.ops.observe import push_observed
 
@@ -19,6 +21,11 @@ logger = logging.getLogger(__name__)
 
 CONNECTION_DISABLED = "Connection {id} is disabled; register a new one and push to it."
 __all__ = ["CONNECTION_DISABLED", "NOT_AN_AI_PLATFORM", "push_events", "push_record_failure"]
+SUMS_OUT_OF_RANGE = (
+    "The batch would take a sum of this connection's stored metrics (per day and platform, "
+    "or per page and month) past 9223372036854775807, the largest 64-bit integer; nothing "
+    "was stored."
+)
 DUPLICATE_KEYS = (
     "{count} event(s) repeat the key {key} of an earlier event in this batch; the last "
     "occurrence was kept (first: event {index})"
@@ -129,6 +136,16 @@ def _push_events(*, context: PushContext, body: bytes, fmt: str, kind: RowKind) 
         upsert.rows_upsert(
             connection=context.connection, rows=normalized.rows, now=now, target=kind.target
         )
+        if kind is REFERRALS and db.vendor == "sqlite" and normalized.rows:
+            days = {row.date for row, _ in normalized.rows}
+            if rollups_out_of_range(
+                db=db,
+                rows=ReferralRow,
+                brand_id=context.connection.brand_id,
+                connection_id=context.connection.pk,
+                days=days,
+            ):
+                raise PushError(422, SUMS_OUT_OF_RANGE)
         if kind.after_upsert is not None and normalized.rows:
             kind.after_upsert(context.connection, {row.date for row, _ in normalized.rows})
         upsert.dropped_tally(
@@ -136,8 +153,20 @@ def _push_events(*, context: PushContext, body: bytes, fmt: str, kind: RowKind) 
         )
         _log_and_mark(context, 200, len(rows), normalized.outcome, batch_id, "", now)
 
-    upsert.with_retries(write)
+    try:
+        upsert.with_retries(write)
+    except DatabaseError as exc:
+        if not _out_of_range(exc):
+            raise
+        raise PushError(422, SUMS_OUT_OF_RANGE) from exc
     return normalized.outcome
+
+
+def _out_of_range(exc: DatabaseError) -> bool:
+    """A sum past the 64-bit integers, in a rollup's upsert or recount: PostgreSQL's
+    numeric_value_out_of_range (22003), SQLite's sum() "integer overflow". Each metric is
+    at most 2**63 - 1 (the contract's int64), so two of them can add up past it."""
+    return getattr(exc.__cause__, "sqlstate", None) == "22003" or "integer overflow" in str(exc)
 
 
 def push_record_failure(*, context: PushContext, error: PushError) -> None:
