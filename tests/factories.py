@@ -290,15 +290,20 @@ def _counted_sums(rows, *keys: str) -> dict:
     }
 
 
+def _stored_sums(totals) -> tuple:
+    """A rollup entry's sums in the order of _counted_sums."""
+    return (
+        totals.row_count,
+        totals.pageviews,
+        totals.sessions,
+        totals.transactions,
+        totals.purchase_revenue,
+    )
+
+
 def rollup_stored(connection: Connection) -> dict:
     return {
-        (d.date, d.platform_id): (
-            d.row_count,
-            d.pageviews,
-            d.sessions,
-            d.transactions,
-            d.purchase_revenue,
-        )
+        (d.date, d.platform_id): _stored_sums(d)
         for d in DailyPlatformTotal.objects.filter(connection=connection)
     }
 
@@ -316,13 +321,7 @@ def page_rollup_from_rows(connection: Connection) -> dict:
 
 def page_rollup_stored(connection: Connection) -> dict:
     return {
-        (m.month, m.page_id): (
-            m.row_count,
-            m.pageviews,
-            m.sessions,
-            m.transactions,
-            m.purchase_revenue,
-        )
+        (m.month, m.page_id): _stored_sums(m)
         for m in MonthlyPageTotal.objects.filter(connection=connection)
     }
 
