@@ -22,9 +22,9 @@ logger = logging.getLogger(__name__)
 CONNECTION_DISABLED = "Connection {id} is disabled; register a new one and push to it."
 __all__ = ["CONNECTION_DISABLED", "NOT_AN_AI_PLATFORM", "push_events", "push_record_failure"]
 SUMS_OUT_OF_RANGE = (
-    "The batch would take a sum of this connection's stored metrics (per day and platform, "
-    "or per page and month) past 9223372036854775807, the largest 64-bit integer; nothing "
-    "was stored."
+    "The batch would take a sum of this connection's stored metrics past "
+    "9223372036854775807, the largest 64-bit integer (the sums kept per day and platform, "
+    "per page and month, or per day and agent); nothing was stored."
 )
 DUPLICATE_KEYS = (
     "{count} event(s) repeat the key {key} of an earlier event in this batch; the last "
@@ -136,18 +136,22 @@ def _push_events(*, context: PushContext, body: bytes, fmt: str, kind: RowKind) 
         upsert.rows_upsert(
             connection=context.connection, rows=normalized.rows, now=now, target=kind.target
         )
-        if kind is REFERRALS and db.vendor == "sqlite" and normalized.rows:
-            days = {row.date for row, _ in normalized.rows}
-            if rollups_out_of_range(
+        days = {row.date for row, _ in normalized.rows}
+        if (
+            kind is REFERRALS
+            and db.vendor == "sqlite"
+            and days
+            and rollups_out_of_range(
                 db=db,
                 rows=ReferralRow,
                 brand_id=context.connection.brand_id,
                 connection_id=context.connection.pk,
                 days=days,
-            ):
-                raise PushError(422, SUMS_OUT_OF_RANGE)
-        if kind.after_upsert is not None and normalized.rows:
-            kind.after_upsert(context.connection, {row.date for row, _ in normalized.rows})
+            )
+        ):
+            raise PushError(422, SUMS_OUT_OF_RANGE)
+        if kind.after_upsert is not None and days:
+            kind.after_upsert(context.connection, days)
         upsert.dropped_tally(
             connection=context.connection, dropped=normalized.dropped, now=now, target=kind.tally
         )
