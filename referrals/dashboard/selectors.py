@@ -190,12 +190,19 @@ def dashboard_series(
     From the daily rollup (of one platform, when filtered); with page filters from the rows of
     those pages (the page rollup keeps no platform split).
     """
+    source = _daily_source(connection=connection, window=window, filters=filters)
+    return series_points(source, rollup=filters.pages is None)
+
+
+def _daily_source(*, connection: Connection, window: Window, filters: Filters) -> QuerySet:
+    """What the daily reads sum: the daily rollup (one platform's, when filtered), or the rows
+    of the filtered pages (the page rollup has no days and no platform split)."""
     if filters.pages is not None:
-        return series_points(_rows_filtered(connection=connection, window=window, filters=filters))
+        return _rows_filtered(connection=connection, window=window, filters=filters)
     source = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
     if filters.platform_id is not None:
         source = source.filter(platform_id=filters.platform_id)
-    return series_points(source, rollup=True)
+    return source
 
 
 SERIES_KEY = ("date", "platform__name", "platform__slug")
@@ -231,12 +238,7 @@ def dashboard_daily_totals(
     One query: the daily rollup, or the rows for page filters (read through their
     (page, date) index: a section's or the priority pages' days, not the whole window's).
     """
-    if filters.pages is not None:
-        source = _rows_filtered(connection=connection, window=window, filters=filters)
-    else:
-        source = daily_counted(connection=connection).filter(date__range=(window.start, window.end))
-        if filters.platform_id is not None:
-            source = source.filter(platform_id=filters.platform_id)
+    source = _daily_source(connection=connection, window=window, filters=filters)
     days = source.order_by().values("date").annotate(**METRIC_SUMS)
     return {row["date"]: Totals.of(row) for row in days}
 
