@@ -31,6 +31,25 @@ KIND_AGENT = "agent"
 PROVIDERS_BY_KIND = {KIND_REFERRAL: PROVIDERS, KIND_AGENT: AGENT_PROVIDERS}
 
 NON_NEGATIVE_METRICS = ("pageviews", "sessions", "transactions", "purchase_revenue")
+# A rollup's count may not pass the 64-bit integers (referrals.ingest.pipeline answers 422).
+SUM_MAX = 2**63 - 1
+SUM_IN_RANGE = "_in_range"
+
+
+def sums_in_range(prefix: str) -> list[models.CheckConstraint]:
+    """A rollup's counts at most SUM_MAX, checked by the database on every write.
+
+    For SQLite: its `+` turns an integer sum that overflows into a float, silently, where
+    PostgreSQL's bigint raises numeric_value_out_of_range (the check never fires there). The
+    constraint stops the rollup triggers' upsert at the row that overflows, whoever writes
+    the rows (a push, renormalize_referrers, the ORM), so no rollup ever holds a float.
+    """
+    return [
+        models.CheckConstraint(
+            condition=Q(**{f"{metric}__lte": SUM_MAX}), name=f"{prefix}_{metric}{SUM_IN_RANGE}"
+        )
+        for metric in ("pageviews", "sessions", "transactions")
+    ]
 
 
 def new_ulid() -> str:
@@ -492,6 +511,9 @@ class DailyPlatformTotal(models.Model):
     transactions = models.BigIntegerField()
     purchase_revenue = models.DecimalField(max_digits=24, decimal_places=4)
 
+    class Meta:
+        constraints = sums_in_range("daily_platform_total")
+
     def __str__(self) -> str:
         return f"{self.date} {self.platform_id}: {self.sessions} sessions"
 
@@ -534,6 +556,9 @@ class MonthlyPageTotal(models.Model):
     sessions = models.BigIntegerField()
     transactions = models.BigIntegerField()
     purchase_revenue = models.DecimalField(max_digits=24, decimal_places=4)
+
+    class Meta:
+        constraints = sums_in_range("monthly_page_total")
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} page {self.page_id}: {self.sessions} sessions"

@@ -26,7 +26,7 @@ from django.apps import apps as global_apps
 from django.apps.registry import Apps
 from django.db import connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import IntegerField, Model
+from django.db.models import Model
 
 from referrals.db.citus import citus_installed
 
@@ -516,34 +516,6 @@ def rollup_repair(*, db: BaseDatabaseWrapper, rows: type[Model], totals: type[Mo
         with db.cursor() as cursor:
             cursor.execute(f"DELETE FROM {_tables(rows, totals).totals}")
         return rollup_fill(db=db, rows=rows, totals=totals)
-
-
-def rollups_out_of_range(
-    *, db: BaseDatabaseWrapper, rows: type[Model], brand_id: int, connection_id: str, days
-) -> bool:
-    """Whether a rollup of the connection has a count past the 64-bit integers over `days` (a
-    day's or a month's totals), in one query. SQLite only: its `+` turns an integer that
-    overflows into a float, silently, where PostgreSQL raises numeric_value_out_of_range."""
-    first, last = min(days), max(days)
-    selects, params = [], []
-    for totals in rollup_models():
-        t = _tables(rows, totals)
-        counts = [
-            _name(f.column)
-            for f in totals._meta.concrete_fields
-            if f.name in (COUNT_FIELD, *METRIC_FIELDS) and isinstance(f, IntegerField)
-        ]  # not the revenue, a decimal that SQLite stores as a float anyway
-        day = MONTH_FIELD if t.month is not None else ROWS_DATE_FIELD
-        floats = " OR ".join(f"typeof({c}) = 'real'" for c in counts)
-        selects.append(
-            f"SELECT 1 FROM {t.totals} WHERE brand_id = %s AND connection_id = %s "
-            f"AND {_name(day)} BETWEEN %s AND %s AND ({floats})"
-        )
-        start = first.replace(day=1) if t.month is not None else first
-        params += [brand_id, connection_id, *map(db.ops.adapt_datefield_value, (start, last))]
-    with db.cursor() as cursor:
-        cursor.execute(f"SELECT EXISTS ({' UNION ALL '.join(selects)})", params)
-        return bool(cursor.fetchone()[0])
 
 
 def rollup_after_migrate(

@@ -5,15 +5,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from django.db import DatabaseError, transaction
-from django.db import connection as db
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from referrals.db.rollup import rollups_out_of_range
 from referrals.ingest import upsert
 from referrals.ingest.kinds import NOT_AN_AI_PLATFORM, REFERRALS, RowKind
 from referrals.ingest.parse import MAX_LISTED, PushError, capped, events_parse
-from referrals.models import Connection, PushLog, ReferralRow
+from referrals.models import SUM_IN_RANGE, Connection, PushLog
 from referrals.ops.collector import gc_paused
 from referrals.ops.observe import push_observed
 
@@ -137,19 +135,6 @@ def _push_events(*, context: PushContext, body: bytes, fmt: str, kind: RowKind) 
             connection=context.connection, rows=normalized.rows, now=now, target=kind.target
         )
         days = {row.date for row, _ in normalized.rows}
-        if (
-            kind is REFERRALS
-            and db.vendor == "sqlite"
-            and days
-            and rollups_out_of_range(
-                db=db,
-                rows=ReferralRow,
-                brand_id=context.connection.brand_id,
-                connection_id=context.connection.pk,
-                days=days,
-            )
-        ):
-            raise PushError(422, SUMS_OUT_OF_RANGE)
         if kind.after_upsert is not None and days:
             kind.after_upsert(context.connection, days)
         upsert.dropped_tally(
@@ -168,9 +153,16 @@ def _push_events(*, context: PushContext, body: bytes, fmt: str, kind: RowKind) 
 
 def _out_of_range(exc: DatabaseError) -> bool:
     """A sum past the 64-bit integers, in a rollup's upsert or recount: PostgreSQL's
-    numeric_value_out_of_range (22003), SQLite's sum() "integer overflow". Each metric is
-    at most 2**63 - 1 (the contract's int64), so two of them can add up past it."""
-    return getattr(exc.__cause__, "sqlstate", None) == "22003" or "integer overflow" in str(exc)
+    numeric_value_out_of_range (22003), a rollup's range check on SQLite (models.sums_in_range:
+    "CHECK constraint failed: daily_platform_total_sessions_in_range"), SQLite's sum()
+    "integer overflow". Each metric is at most 2**63 - 1 (the contract's int64), so two of
+    them can add up past it."""
+    message = str(exc)
+    return (
+        getattr(exc.__cause__, "sqlstate", None) == "22003"
+        or "integer overflow" in message
+        or (isinstance(exc, IntegrityError) and message.endswith(SUM_IN_RANGE))
+    )
 
 
 def push_record_failure(*, context: PushContext, error: PushError) -> None:

@@ -3,14 +3,16 @@
 Each metric may be 2**63 - 1 (the contract's int64); the rollups sum them per day and
 platform and per page and month, and the agents' per day and agent. PostgreSQL raised
 numeric_value_out_of_range there (answered 503, "retry later", as if the database were
-down); SQLite's triggers stored a float.
+down); SQLite's triggers stored a float. SQLite now refuses it in the rollups themselves
+(a range check, models.sums_in_range), whoever writes the rows.
 
-SQLite's row triggers add and subtract one row at a time, so a replacement whose running sum
-passes the limit on its way to a final sum below it can leave an inexact total there (its
-float turns back into an integer): a limit of the embedded database, not PostgreSQL's.
+SQLite's row triggers add and subtract one row at a time, so there a replacement whose
+running sum passes the limit on its way to a final sum below it is refused too, where
+PostgreSQL's statement triggers add the batch's net change.
 """
 
 import pytest
+from django.db import DatabaseError, transaction
 
 from referrals.ingest.pipeline import SUMS_OUT_OF_RANGE
 from referrals.models import AgentTrafficRow, DailyAgentTotal, PushLog, ReferralRow
@@ -24,6 +26,7 @@ from tests.factories import (
     push,
     rollup_from_rows,
     rollup_stored,
+    row,
 )
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +91,16 @@ def test_agent_hits_of_a_day_and_agent_past_the_limit(api_client, brand):
     assert response.json() == {"detail": SUMS_OUT_OF_RANGE}
     assert not AgentTrafficRow.objects.filter(connection=connection).exists()
     assert not DailyAgentTotal.objects.filter(connection_id=connection.pk).exists()
+
+
+def test_rows_written_outside_a_push_cannot_overflow_a_rollup(connection):
+    """The ORM, a command: the database itself refuses the write, and the rollups hold the
+    sums of what is stored (on SQLite they held a float before the range check)."""
+    row(connection, "2026-05-01", "chatgpt", "/a", sessions=BIG)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        row(connection, "2026-05-01", "chatgpt", "/b", sessions=1)
+    assert ReferralRow.objects.filter(connection=connection).count() == 1
+    assert rollup_stored(connection) == rollup_from_rows(connection)
+    assert page_rollup_stored(connection) == page_rollup_from_rows(connection)
+    [(_, _, sessions, *_)] = rollup_stored(connection).values()
+    assert sessions == BIG
