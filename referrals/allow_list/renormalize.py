@@ -34,7 +34,9 @@ from referrals.models import (
 from referrals.ops.throttle import Throttle
 from referrals.reporting.agents import agent_rollup_refresh
 
-DEFAULT_BATCH_SIZE = 1000
+# A push to the connection waits for at most one batch (the connection's lock): 250 rows kept
+# every push of the benchmark within ~2x while the command ran (docs/operations.md).
+DEFAULT_BATCH_SIZE = 250
 _IN_CHUNK = 500  # raw values per UPDATE statement
 
 
