@@ -14,6 +14,8 @@ rows go in by generate_series with the rollups' triggers dropped, then each roll
 recomputed in one INSERT ... SELECT (rollup_repair, which reinstalls the triggers). The
 covering index `referral_row_window` is dropped first: the reads must not rely on it (the
 lean rows table of issue 15 drops it).
+`make bench-read` starts its server with a quarter of the machine's memory as
+shared_buffers, as a production server has (docs/operations.md); the header prints it.
 Issue 17 adds the dashboard's filtered reads (one platform, a section of 1/40 of the pages,
 the priority pages, a platform and a section together) and a page's own view, against the
 same 300 ms target.
@@ -228,7 +230,13 @@ def main() -> None:
         for name, (client, url) in reads.items():
             figures[(name, days)] = median_ms(client, f"{url}&{window}")
     database = "Citus" if citus_installed(db=db) else "PostgreSQL"
-    print(f"\nmedian server time over {RUNS} runs, {ROWS:,} rows ({DAYS} days), {database}")
+    with db.cursor() as cursor:
+        cursor.execute("SHOW shared_buffers")
+        buffers = cursor.fetchone()[0]
+    print(
+        f"\nmedian server time over {RUNS} runs, {ROWS:,} rows ({DAYS} days), {database}, "
+        f"shared_buffers {buffers}"
+    )
     misses = 0
     for (name, days), value in figures.items():
         verdict = "ok" if value <= TARGET_MS else "MISS"
