@@ -132,9 +132,9 @@ def short_day(day: date) -> str:
 
 
 def _column_title(
-    day: date, series: Sequence[Series], index: int, total: int, unit: str = "AI session"
+    day: date, names: Sequence[str], values: Sequence[int], total: int, unit: str = "AI session"
 ) -> str:
-    parts = [f"{s.name} {s.values[index]:,}" for s in series if s.values[index]]
+    parts = [f"{name} {value:,}" for name, value in zip(names, values, strict=True) if value]
     head = f"{day.isoformat()}: {total:,} {unit}{'' if total == 1 else 's'}"
     return f"{head} — {', '.join(parts)}" if parts else head
 
@@ -163,7 +163,10 @@ def stacked_bars(
     top, bottom = float(MARGIN_TOP), float(height - MARGIN_BOTTOM)
     if overlay is not None and len(overlay) != len(days):
         raise ValueError(f"overlay has {len(overlay)} values for {len(days)} days")
-    totals = [sum(s.values[i] for s in series) for i in range(len(days))]
+    # Each day's values, one per series: a year of 15 platforms is 5,500 of them.
+    per_day = list(zip(*(s.values for s in series), strict=True)) if series else [()] * len(days)
+    names = [s.name for s in series]
+    totals = [sum(values) for values in per_day]
     highest = max([*totals, *(overlay or ())], default=0)
     step = nice_step(highest / y_ticks)
     max_value = step * y_ticks
@@ -171,35 +174,29 @@ def stacked_bars(
     slot = (right - left) / len(days) if days else 0.0
     gap = slot * 0.2 if slot >= 4 else 0.0
 
+    colors = [s.color for s in series]
+    bar_width = round(slot - gap, 2)
     columns = []
-    for i, day in enumerate(days):
+    for i, (day, values) in enumerate(zip(days, per_day, strict=True)):
         x = left + i * slot
+        bar_x = round(x + gap / 2, 2)
         bars, base = [], bottom
-        for s in series:
-            value = s.values[i]
+        for value, color in zip(values, colors, strict=True):
             if value <= 0:
                 continue
             bar_height = value * scale
             base -= bar_height
-            bars.append(
-                Bar(
-                    x=round(x + gap / 2, 2),
-                    y=round(base, 2),
-                    width=round(slot - gap, 2),
-                    height=round(bar_height, 2),
-                    color=s.color,
-                )
-            )
+            bars.append(Bar(bar_x, round(base, 2), bar_width, round(bar_height, 2), color))
         columns.append(
             Column(
                 day=day,
                 x=round(x, 2),
                 width=round(slot, 2),
                 total=totals[i],
-                title=_column_title(day, series, i, totals[i], unit)
+                title=_column_title(day, names, values, totals[i], unit)
                 + (f" (previous period: {overlay[i]:,})" if overlay is not None else ""),
                 bars=bars,
-                values=tuple(s.values[i] for s in series),
+                values=values,
                 previous=overlay[i] if overlay is not None else None,
             )
         )

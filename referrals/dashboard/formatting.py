@@ -61,9 +61,18 @@ def svg_columns(chart) -> str:
 def chart_table_rows(chart) -> str:
     """The rows of a chart's text table: the day, each series' value, the total, and the
     previous period's total when the chart overlays it."""
+    # A year's table has ~6,000 cells of few distinct values (mostly 0): each formatted once.
+    formatted: dict[int, str] = {}
+
+    def cell(value: int) -> str:
+        text = formatted.get(value)
+        if text is None:
+            text = formatted[value] = f'<td class="num">{count(value)}</td>'
+        return text
+
     rows = []
     for col in chart.columns:
         cells = [*col.values, col.total, *((col.previous,) if chart.has_overlay else ())]
-        numbers = "".join(f'<td class="num">{count(value)}</td>' for value in cells)
+        numbers = "".join(map(cell, cells))
         rows.append(f'<tr><th scope="row">{col.day.isoformat()}</th>{numbers}</tr>')
     return mark_safe("".join(rows))
