@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 from bench.calibration import calibration_line  # noqa: E402 (after the sys.path line)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+os.environ.setdefault("CRAWL_PRIVATE_ADDRESSES", "1")  # its website is ours, on 127.0.0.1
 
 PAGES = int(os.environ.get("BENCH_CRAWL_PAGES", "5000"))
 CONCURRENCY = int(os.environ.get("BENCH_CRAWL_CONCURRENCY", "8"))

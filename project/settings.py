@@ -187,6 +187,10 @@ CRAWL_CONCURRENCY = 4
 CRAWL_DELAY_SECONDS = float(os.environ.get("CRAWL_DELAY_SECONDS", "0.25"))  # per host
 CRAWL_TIMEOUT_SECONDS = 10.0  # a whole request: connect, headers and body
 CRAWL_MAX_PAGE_BYTES = 2 * 1024 * 1024
+# The crawl connects to public internet addresses only (a customer names the website, so it
+# must not reach the service's own network: cloud metadata, databases, admin ports); on for
+# a crawl of sites on a private network, and for the tests' sites on 127.0.0.1.
+CRAWL_PRIVATE_ADDRESSES = env_bool("CRAWL_PRIVATE_ADDRESSES", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

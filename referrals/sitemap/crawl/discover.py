@@ -116,6 +116,7 @@ class SiteCrawl:
         self.seen: set[str] = set()
         self.queue: asyncio.Queue = asyncio.Queue()
         self.agents_allowed: list[str] = []
+        self.robots_error: str | None = None
 
     def allowed(self, raw: str) -> bool:
         return self.robots.can_fetch(self.base + raw, self.options.user_agent_token)
@@ -125,7 +126,7 @@ class SiteCrawl:
             facts = await self._site()
             self.emit("site", facts)
             if facts.robots_txt_status is None or facts.robots_txt_status >= 500:
-                why = facts.robots_txt_status or "nothing"
+                why = facts.robots_txt_status or f"nothing ({self.robots_error or 'no answer'})"
                 raise CrawlRefused(ROBOTS_UNAVAILABLE.format(why=why))
             pages = await self._sitemap_pages(facts)
             for raw, lastmod in pages:
@@ -143,6 +144,7 @@ class SiteCrawl:
         facts = SiteFacts()
         robots = await self.fetcher.get(self.base + "/robots.txt")
         facts.robots_txt_status = robots.status
+        self.robots_error = robots.error  # a timeout, a network error, a refused address
         if robots.status is not None and robots.status < 500:
             text = robots.text() if robots.status == 200 and not robots.too_large else ""
             self.robots = Protego.parse(text)

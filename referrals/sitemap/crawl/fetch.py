@@ -1,14 +1,60 @@
 """Polite HTTP for the crawl: one user agent, bounded concurrency, a delay per host, a
-deadline per request and a size cap read from the stream (a large page is never held whole)."""
+deadline per request, a size cap read from the stream (a large page is never held whole), and
+public internet addresses only."""
 
 import asyncio
+import ipaddress
+import socket
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from django.conf import settings
 
 TIMED_OUT = "timed out after {seconds:g} s"
+NOT_PUBLIC = "refused: {host} resolves to {address}, not a public internet address"
+
+
+def address_public(address: str) -> bool:
+    """A global unicast address: not private, loopback, link-local (cloud metadata at
+    169.254.169.254), shared (100.64/10), reserved or multicast; IPv4 inside IPv6 judged as
+    IPv4."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_global and not ip.is_multicast
+
+
+class PublicOnlyBackend(httpcore.AsyncNetworkBackend):
+    """Connects to public addresses only. The crawl fetches a website a customer named, and
+    the redirects and links it finds: none may reach the service's own network. The host is
+    resolved here and the address checked is the one connected to, so a second DNS answer
+    cannot slip in between (TLS still verifies the host's name)."""
+
+    def __init__(self) -> None:
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(self, host, port, timeout=None, local_address=None, socket_options=None):
+        loop = asyncio.get_running_loop()
+        found = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        addresses = list(dict.fromkeys(info[4][0] for info in found))
+        for address in addresses:
+            if not address_public(address):
+                raise httpcore.ConnectError(NOT_PUBLIC.format(host=host, address=address))
+        return await self._inner.connect_tcp(
+            addresses[0],
+            port,
+            timeout=timeout,
+            local_address=local_address,
+            socket_options=socket_options,
+        )
+
+    async def connect_unix_socket(self, path, timeout=None, socket_options=None):
+        raise httpcore.ConnectError("refused: the crawl connects to internet addresses only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 def crawler_user_agent() -> str:
@@ -72,6 +118,9 @@ class Fetcher:
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
             trust_env=False,  # no proxy from the environment: the crawl goes where it says
         )
+        if not settings.CRAWL_PRIVATE_ADDRESSES:
+            # httpx takes no network backend; its transport's connection pool does.
+            self._client._transport._pool._network_backend = PublicOnlyBackend()
 
     async def close(self) -> None:
         await self._client.aclose()
