@@ -124,6 +124,31 @@ def test_logout_is_a_post_form_with_csrf_and_returns_to_login(member_client, bra
     assert get(member_client).status_code == 302
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["/accounts/password_reset/", "/accounts/password_reset/done/", "/accounts/reset/x/y/"],
+)
+def test_no_password_reset_by_email(client, member, path):
+    """The service sends no mail: a reset form would accept an address and send nothing."""
+    assert client.get(path).status_code == 404
+    assert client.post(path, {"email": "ana@example.com"}).status_code == 404
+
+
+def test_a_member_changes_their_password(member_client):
+    page = member_client.get("/accounts/password_change/")
+    assert page.status_code == 200
+    response = member_client.post(
+        "/accounts/password_change/",
+        {
+            "old_password": "pw-ana-123",
+            "new_password1": "a-longer-Passphrase-42",
+            "new_password2": "a-longer-Passphrase-42",
+        },
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password_change/done/"
+
+
 def test_the_login_and_logout_forms_refuse_a_post_without_the_csrf_token(member, brand):
     """The dashboard's forms (login, logout) are CSRF-protected: a forged post is a 403."""
     browser = Client(enforce_csrf_checks=True)
