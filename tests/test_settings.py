@@ -72,6 +72,15 @@ def test_the_default_database_is_an_sqlite_file_in_the_project():
     assert database["CONN_MAX_AGE"] == 0
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_empty_database_url_means_the_default_sqlite_file(blank):
+    # `DATABASE_URL=` (as a compose file or an env file leaves it) crashed the settings with
+    # dj_database_url's "Scheme '://' is unknown" instead of using the embedded default.
+    database = settings_with(DATABASE_URL=blank)["database"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == str(BASE_DIR / "db.sqlite3")
+
+
 def test_an_sqlite_url_names_the_file():
     database = settings_with(DATABASE_URL="sqlite:////tmp/referrals-test.sqlite3")["database"]
     assert database["ENGINE"] == "django.db.backends.sqlite3"
