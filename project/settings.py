@@ -1,6 +1,7 @@
 """Settings read from the environment; SQLite is the embedded default."""
 
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -17,6 +18,18 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_rate(name: str, default: str) -> str:
+    """A rate limit such as 600/min (empty: the default). DRF parses it at each request, so a
+    malformed one would make every API request a 500: it is refused here, at start."""
+    value = os.environ.get(name, "").strip() or default
+    if not re.fullmatch(r"[0-9]+/(s|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per period, such as 600/min "
+            f"(periods: s, min, hour, day), not {value!r}."
+        )
+    return value
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -106,7 +119,8 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        # Empty (`DATABASE_URL=` in an env file) means unset: the embedded default.
+        os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
@@ -201,13 +215,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["referrals.tenancy.permissions.HasApiKey"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["referrals.api.parsers.BoundedJSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "referrals.api.negotiation.FallbackContentNegotiation",
     "DEFAULT_THROTTLE_CLASSES": ["referrals.tenancy.throttling.ApiKeyRateThrottle"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "referrals.api.errors.exception_handler",
     "DEFAULT_THROTTLE_RATES": {
-        "api_key": os.environ.get("API_RATE_LIMIT", "600/min"),
-        "push": os.environ.get("PUSH_RATE_LIMIT", "120/min"),
+        "api_key": env_rate("API_RATE_LIMIT", "600/min"),
+        "push": env_rate("PUSH_RATE_LIMIT", "120/min"),
     },
     "UNAUTHENTICATED_USER": None,
 }

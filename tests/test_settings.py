@@ -72,6 +72,15 @@ def test_the_default_database_is_an_sqlite_file_in_the_project():
     assert database["CONN_MAX_AGE"] == 0
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_an_empty_database_url_means_the_default_sqlite_file(blank):
+    # `DATABASE_URL=` (as a compose file or an env file leaves it) crashed the settings with
+    # dj_database_url's "Scheme '://' is unknown" instead of using the embedded default.
+    database = settings_with(DATABASE_URL=blank)["database"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert database["NAME"] == str(BASE_DIR / "db.sqlite3")
+
+
 def test_an_sqlite_url_names_the_file():
     database = settings_with(DATABASE_URL="sqlite:////tmp/referrals-test.sqlite3")["database"]
     assert database["ENGINE"] == "django.db.backends.sqlite3"
@@ -278,3 +287,24 @@ def test_check_deploy_flags_a_weak_key():
     )
     assert result.returncode != 0
     assert "security.W009" in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("variable", ["API_RATE_LIMIT", "PUSH_RATE_LIMIT"])
+@pytest.mark.parametrize("rate", ["abc", "10", "10/fortnight", "10/ min", "1e3/min", "-1/min"])
+def test_a_malformed_rate_limit_is_refused_at_start(variable, rate):
+    # DRF parses the rate at each request: a malformed one made every API request a 500.
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: rate})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {variable} must be" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "rate", ["5/s", "5/second", "5/m", "5/minute", "5/h", "5/hour", "5/d", "5/day", "0/min"]
+)
+def test_rate_limits_take_drfs_periods(rate):
+    assert settings_with(API_RATE_LIMIT=rate)["throttle_rates"]["api_key"] == rate
+
+
+def test_an_empty_rate_limit_means_the_default():
+    rates = settings_with(API_RATE_LIMIT="", PUSH_RATE_LIMIT=" ")["throttle_rates"]
+    assert rates == {"api_key": "600/min", "push": "120/min"}

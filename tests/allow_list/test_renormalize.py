@@ -198,3 +198,9 @@ def test_the_command_takes_the_throttle_options(misfiled):
     assert "changed 7 rows" in out.getvalue()
     with pytest.raises(CommandError, match="cannot be negative"):
         call_command("renormalize_referrers", "--pause-factor", "-1", stdout=StringIO())
+
+
+def test_a_batch_size_past_a_query_limit_is_refused(misfiled):
+    # PostgreSQL refused LIMIT 2**63 with "bigint out of range": a traceback, not a message.
+    with pytest.raises(CommandError, match="--batch-size must be at most"):
+        call_command("renormalize_referrers", "--batch-size", str(2**63), stdout=StringIO())

@@ -1,5 +1,7 @@
 """Connections API: every status code, scopes, tenancy, and the one-active-connection rule."""
 
+import io
+import json
 import threading
 
 import pytest
@@ -376,3 +378,38 @@ def test_concurrent_double_registration_gives_one_201_and_one_409(organization, 
         thread.join()
     assert sorted(statuses) == [201] + [409] * 7
     assert Connection.objects.filter(website="race.example", status="active").count() == 1
+
+
+def chunked(body: bytes) -> dict:
+    """A body as gunicorn hands over one sent with Transfer-Encoding: chunked: no
+    Content-Length, the stream marked terminated (wsgi.input_terminated)."""
+    return {
+        "content_type": "application/json",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.input_terminated": True,
+    }
+
+
+def test_register_reads_a_chunked_body(api_client, brand):
+    # It answered 400 "The request body is empty" (Django reads no Content-Length as no body);
+    # the push endpoints already read chunked bodies.
+    body = json.dumps({"website": "example.com", "provider": "adobe_analytics"}).encode()
+    response = api_client.generic("POST", url(brand.pk), b"", **chunked(body))
+    assert response.status_code == 201, response.content
+    assert Connection.objects.get().website == "example.com"
+
+
+def test_a_chunked_register_body_over_the_upload_limit_is_413(api_client, brand, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
+    body = json.dumps({"website": "example.com", "provider": "x" * 200}).encode()
+    response = api_client.generic("POST", url(brand.pk), b"", **chunked(body))
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body too large: at most 100 bytes."}
+    assert not Connection.objects.exists()
+
+
+def test_an_empty_chunked_register_body_is_still_the_empty_body_400(api_client, brand):
+    response = api_client.generic("POST", url(brand.pk), b"", **chunked(b""))
+    assert response.status_code == 400
+    assert "empty" in response.json()["detail"]

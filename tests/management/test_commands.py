@@ -94,6 +94,32 @@ def test_create_brand_with_a_duplicate_name_is_an_error(brand):
     assert Brand.objects.count() == 1
 
 
+@pytest.mark.parametrize(
+    ("org", "name", "message"),
+    [
+        ("", "Acme Shoes", "--org must not be empty"),
+        ("   ", "Acme Shoes", "--org must not be empty"),
+        ("Acme", "", "--name must not be empty"),
+        ("Acme", "x" * 201, "--name must be at most 200 characters"),
+        ("x" * 201, "Acme Shoes", "--org must be at most 200 characters"),
+        ("Ac\x00me", "Acme Shoes", "--org must not contain NUL"),
+    ],
+)
+def test_create_brand_rejects_blank_overlong_or_nul_names(org, name, message):
+    # On PostgreSQL an overlong or NUL name was an uncaught DataError/ValueError (a traceback);
+    # a blank one created an organization or brand without a name.
+    with pytest.raises(CommandError, match=message):
+        run("create_brand", "--org", org, "--name", name)
+    assert not Organization.objects.exists()
+    assert not Brand.objects.exists()
+
+
+def test_create_brand_strips_the_names(organization):
+    brand_id = int(run("create_brand", "--org", " Acme ", "--name", " Acme Shoes "))
+    brand = Brand.objects.get(pk=brand_id)
+    assert (brand.organization, brand.name) == (organization, "Acme Shoes")
+
+
 # --- create_api_key --------------------------------------------------------------------------
 
 
@@ -297,3 +323,17 @@ def test_seed_demo_fills_the_dashboards_ai_agents_section(client):
     assert agents["active"] is True
     html = response.content.decode()
     assert 'id="ai-agents"' in html and "GPTBot" in html
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (["--name", ""], "--name must not be empty"),
+        (["--name", "k" * 101], "--name must be at most 100 characters"),
+        (["--org", "Ac\x00me"], "--org must not contain NUL"),
+    ],
+)
+def test_create_api_key_rejects_a_blank_overlong_or_nul_name(organization, name, message):
+    with pytest.raises(CommandError, match=message):
+        run("create_api_key", "--org", "Acme", "--scopes", "query", *name)
+    assert not ApiKey.objects.exists()

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection as db
 from django.utils import timezone
 
@@ -127,3 +127,19 @@ def test_prune_refuses_nonsense(db):
     with pytest.raises(Exception, match="at least 1"):
         call_command("prune", "--days", "0")
     assert Brand.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--batch-size", str(2**63)],  # PostgreSQL: "bigint out of range" (a traceback)
+        ["--keep-dropped", str(2**63)],
+        ["--days", str(10**20)],  # OverflowError from timedelta (a traceback)
+        ["--days", "800000"],  # a cutoff before year 1
+        ["--pause", "-1"],  # ValueError from time.sleep
+        ["--pause", "nan"],
+    ],
+)
+def test_prune_refuses_out_of_range_values_with_a_message(db, args):
+    with pytest.raises(CommandError, match="must be"):
+        call_command("prune", *args)

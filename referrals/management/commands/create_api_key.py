@@ -2,7 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from referrals.models import SCOPES, Organization
+from referrals.management.arguments import name_option
+from referrals.models import SCOPES, ApiKey, Organization
 from referrals.tenancy.services import api_key_create
 
 
@@ -17,6 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="cli", help="A name to recognise the key by.")
 
     def handle(self, *args, org: str, scopes: str, name: str, **options):
+        org = name_option(
+            org, option="--org", max_length=Organization._meta.get_field("name").max_length
+        )
+        name = name_option(
+            name, option="--name", max_length=ApiKey._meta.get_field("name").max_length
+        )
         organization = Organization.objects.filter(name=org).first()
         if organization is None:
             raise CommandError(f"Organization {org!r} does not exist; create a brand first.")

@@ -8,6 +8,10 @@ from django.utils import timezone
 
 from referrals.ops.retention import DEFAULT_BATCH_SIZE, retention_prune
 
+MAX_DAYS = 36_500  # a century of push logs
+MAX_COUNT = 2**31 - 1
+MAX_PAUSE = 3600.0
+
 
 class Command(BaseCommand):
     help = (
@@ -28,6 +32,13 @@ class Command(BaseCommand):
         keep = settings.DROPPED_REFERRERS_PER_CONNECTION if keep_dropped is None else keep_dropped
         if days < 1 or keep < 1 or batch_size < 1:
             raise CommandError("--days, --keep-dropped and --batch-size must be at least 1.")
+        # Beyond these, timedelta overflows and PostgreSQL refuses the numbers: a traceback.
+        if days > MAX_DAYS:
+            raise CommandError(f"--days must be at most {MAX_DAYS}.")
+        if keep > MAX_COUNT or batch_size > MAX_COUNT:
+            raise CommandError(f"--keep-dropped and --batch-size must be at most {MAX_COUNT}.")
+        if not 0 <= pause <= MAX_PAUSE:  # NaN fails too
+            raise CommandError(f"--pause must be between 0 and {MAX_PAUSE} seconds.")
         result = retention_prune(
             older_than=timezone.now() - timedelta(days=days),
             keep_dropped=keep,

@@ -13,6 +13,7 @@ from referrals.allow_list.renormalize import (
 from referrals.ops.progress import Progress
 from referrals.ops.throttle import Throttle
 
+MAX_BATCH_SIZE = 2**31 - 1
 INTERRUPTED = "interrupted after {position}: run again with --resume {position} for the rest"
 
 
@@ -56,6 +57,8 @@ class Command(BaseCommand):
     ):
         if batch_size < 1:
             raise CommandError("--batch-size must be at least 1.")
+        if batch_size > MAX_BATCH_SIZE:  # a LIMIT PostgreSQL would refuse (a traceback)
+            raise CommandError(f"--batch-size must be at most {MAX_BATCH_SIZE}.")
         if min(pause, pause_factor, max_wal_rate) < 0:
             raise CommandError("--pause, --pause-factor and --max-wal-rate cannot be negative.")
         throttle = Throttle(
