@@ -12,6 +12,7 @@ from referrals.models import Brand, Connection, Organization
 from referrals.tenancy.services import api_key_create
 from tests.dashboard.test_browser import (  # noqa: F401 (the browser fixture)
     PASSWORD,
+    at_path,
     browser,
     console_errors,
     wait_for_url,
@@ -73,7 +74,7 @@ def test_agents_section_in_a_real_browser(browser, live_server, logs):  # noqa: 
     browser.find_element(By.NAME, "username").send_keys("analyst")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-    wait_for_url(browser, lambda url: url.endswith("/dashboard/"))
+    wait_for_url(browser, at_path("/dashboard/"))
     browser.get(f"{live_server.url}/dashboard/?brand={logs.pk}&{WINDOW}")
 
     section = browser.find_element(By.ID, "ai-agents")

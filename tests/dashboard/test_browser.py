@@ -14,6 +14,7 @@ import tempfile
 import urllib.request
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -137,6 +138,12 @@ def demo(db):
     return brand
 
 
+def at_path(path: str):
+    """A wait_for_url condition: the page's path is `path`. Not `url.endswith(path)`: the login
+    page's own URL (`/accounts/login/?next=/dashboard/`) ends with the page it leads to."""
+    return lambda url: urlsplit(url).path == path
+
+
 def wait_for_url(driver, condition, timeout: float = 15) -> None:
     """A click that submits a form or follows a link returns before the next page loads."""
     WebDriverWait(driver, timeout).until(lambda d: condition(d.current_url))
@@ -176,7 +183,7 @@ def test_dashboard_in_a_real_browser(browser, live_server, demo, screenshot_dir)
     browser.find_element(By.NAME, "username").send_keys("analyst")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-    wait_for_url(browser, lambda url: url.endswith("/dashboard/"))
+    wait_for_url(browser, at_path("/dashboard/"))
 
     # The default view: the 30 days ending at the latest data.
     start = (END - timedelta(days=DEFAULT_WINDOW_DAYS - 1)).isoformat()
@@ -241,7 +248,7 @@ def test_admin_and_api_docs_in_a_real_browser(browser, live_server, demo):
     browser.find_element(By.NAME, "username").send_keys("root")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait_for_url(browser, lambda url: url.endswith("/admin/"))
+    wait_for_url(browser, at_path("/admin/"))
     for path, heading in [
         ("/admin/", "Site administration"),
         ("/admin/referrals/connection/", "Select connection to change"),

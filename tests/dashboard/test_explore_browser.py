@@ -16,6 +16,7 @@ from tests.dashboard import test_browser
 from tests.dashboard.test_browser import (
     END,
     PASSWORD,
+    at_path,
     console_errors,
     full_page_screenshot,
     wait_for_url,
@@ -52,7 +53,7 @@ def test_platform_then_section_then_page_then_back(browser, live_server, demo, s
     browser.find_element(By.NAME, "username").send_keys("analyst")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
-    wait_for_url(browser, lambda url: url.endswith("/dashboard/"))
+    wait_for_url(browser, at_path("/dashboard/"))
     assert kpi_sessions(browser) == sessions(demo)
     assert_accessible(browser)
 
