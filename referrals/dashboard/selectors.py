@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from django.db import connection as db
 from django.db.models import Count, Max, QuerySet
 from django.db.models import Window as Over
 
@@ -31,7 +30,7 @@ from referrals.models import (
     SitemapPage,
     WebsiteCrawl,
 )
-from referrals.reporting.pages import page_count, page_ranking, pages_totals
+from referrals.reporting.pages import page_count, page_ranking
 from referrals.reporting.rows import daily_counted, rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
@@ -247,18 +246,9 @@ def dashboard_daily_totals(
 def dashboard_totals(
     *, connection: Connection, window: Window, filters: Filters = NO_FILTERS
 ) -> Totals:
-    """The window's totals (the previous period's KPIs, when no chart overlays its days).
-
-    For page filters without a platform on PostgreSQL, from the page rollup (whole months, the
-    rows of the partial months' days): a section's previous year read its ~60,000 rows one
-    heap page each. Elsewhere the sum of its days. (SQLite: its raw revenue sums are floats.)
-    """
-    if filters.pages is None or filters.platform_id is not None or db.vendor != "postgresql":
-        days = dashboard_daily_totals(connection=connection, window=window, filters=filters)
-        return sum(days.values(), Totals())
-    pages = filters.pages.values_list("pk").query.sql_with_params()
-    sums = pages_totals(connection=connection, window=window, pages=pages)
-    return Totals.of_sums(*sums)
+    """The window's totals (the sum of its days)."""
+    days = dashboard_daily_totals(connection=connection, window=window, filters=filters)
+    return sum(days.values(), Totals())
 
 
 def dashboard_top_pages(
