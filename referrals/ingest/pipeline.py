@@ -134,9 +134,8 @@ def _push_events(*, context: PushContext, body: bytes, fmt: str, kind: RowKind) 
         upsert.rows_upsert(
             connection=context.connection, rows=normalized.rows, now=now, target=kind.target
         )
-        days = {row.date for row, _ in normalized.rows}
-        if kind.after_upsert is not None and days:
-            kind.after_upsert(context.connection, days)
+        if kind.after_upsert is not None and normalized.rows:
+            kind.after_upsert(context.connection, {row.date for row, _ in normalized.rows})
         upsert.dropped_tally(
             connection=context.connection, dropped=normalized.dropped, now=now, target=kind.tally
         )

@@ -18,12 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="cli", help="A name to recognise the key by.")
 
     def handle(self, *args, org: str, scopes: str, name: str, **options):
-        org = name_option(
-            org, option="--org", max_length=Organization._meta.get_field("name").max_length
-        )
-        name = name_option(
-            name, option="--name", max_length=ApiKey._meta.get_field("name").max_length
-        )
+        org = name_option(org, option="--org", model=Organization)
+        name = name_option(name, option="--name", model=ApiKey)
         organization = Organization.objects.filter(name=org).first()
         if organization is None:
             raise CommandError(f"Organization {org!r} does not exist; create a brand first.")

@@ -17,8 +17,8 @@ class Command(BaseCommand):
         parser.add_argument("--id", type=int, default=None, help="Explicit brand id.")
 
     def handle(self, *args, org: str, name: str, id: int | None, **options):
-        org = name_option(org, option="--org", max_length=_max_length(Organization))
-        name = name_option(name, option="--name", max_length=_max_length(Brand))
+        org = name_option(org, option="--org", model=Organization)
+        name = name_option(name, option="--name", model=Brand)
         if id is not None and (id <= 0 or id > 2**63 - 1):
             raise CommandError("--id must be a positive 64-bit integer.")
         if id is not None and Brand.objects.filter(pk=id).exists():
@@ -28,7 +28,3 @@ class Command(BaseCommand):
         except IntegrityError as exc:
             raise CommandError(f"Could not create the brand: {exc}") from None
         self.stdout.write(str(brand.pk))
-
-
-def _max_length(model) -> int:
-    return model._meta.get_field("name").max_length
