@@ -10,7 +10,8 @@ Decisions where the spec is silent:
 - Exploring filters (SPEC "Exploring"): `platform=<slug>` must name an AI platform (an unknown
   slug is dropped with a notice); `path_prefix` must start with "/" as in the Sitemap API (a
   trailing slash is dropped: `/blog/` is `/blog`, and `/` alone means every path page);
-  `priority=1` keeps priority pages; `compare=1` overlays the previous period on the charts.
+  `priority=1` keeps priority pages; `compare=1` overlays the previous period on the charts
+  (a flag value other than 1/true/yes/on or 0/false/no/off is dropped with a notice).
 """
 
 from collections.abc import Callable
@@ -46,6 +47,8 @@ UNKNOWN_PLATFORM = "“{value}” is not an AI platform; showing every platform.
 INVALID_PATH_PREFIX = "“{value}” is not a path prefix (it must start with /); showing every page."
 MAX_PATH_PREFIX = 2048  # the Sitemap API's bound
 FLAGS = ("1", "true", "yes", "on")
+FLAGS_OFF = ("", "0", "false", "no", "off")
+INVALID_FLAG = "“{value}” is not a value of {name} (use {name}=1 or leave it out); {default}."
 
 
 @dataclass(frozen=True)
@@ -190,13 +193,15 @@ def resolve_page(value: str | None) -> tuple[int, list[str]]:
     return 1, [INVALID_PAGE.format(value=value[:40])]
 
 
-def resolve_priority(value: str | None) -> bool:
-    """`priority=1` (or true/yes/on) shows priority pages only; anything else all pages."""
-    return resolve_flag(value)
-
-
-def resolve_flag(value: str | None) -> bool:
-    return (value or "").strip().lower() in FLAGS
+def resolve_flag(value: str | None, *, name: str, default: str) -> tuple[bool, list[str]]:
+    """`name=1` (or true/yes/on) turns a flag on, 0/false/no/off or nothing leaves it off;
+    anything else (`priority=2`) leaves it off with a notice saying so (`default`)."""
+    folded = (value or "").strip().lower()
+    if folded in FLAGS:
+        return True, []
+    if folded in FLAGS_OFF:
+        return False, []
+    return False, [INVALID_FLAG.format(value=value[:40], name=name, default=default)]
 
 
 def resolve_platform(

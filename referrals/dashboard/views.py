@@ -54,7 +54,6 @@ from referrals.dashboard.state import (
     resolve_page,
     resolve_path_prefix,
     resolve_platform,
-    resolve_priority,
     resolve_sort,
     resolve_website,
     resolve_window,
@@ -172,8 +171,14 @@ def _resolve(request, *, website: str | None = None) -> Resolved | None:
 
     platform, platform_messages = resolve_platform(request.GET.get("platform"), slugs=slugs)
     path_prefix, prefix_messages = resolve_path_prefix(request.GET.get("path_prefix"))
+    priority, priority_messages = resolve_flag(
+        request.GET.get("priority"), name="priority", default="showing every page"
+    )
+    compare, compare_messages = resolve_flag(
+        request.GET.get("compare"), name="compare", default="without the previous period"
+    )
     state = ViewState(
-        priority=resolve_priority(request.GET.get("priority")),
+        priority=priority,
         brand_id=brand.pk,
         website=website,
         start=window.start,
@@ -182,7 +187,7 @@ def _resolve(request, *, website: str | None = None) -> Resolved | None:
         page=page,
         platform=platform,
         path_prefix=path_prefix,
-        compare=resolve_flag(request.GET.get("compare")),
+        compare=compare,
     )
     platform_id, platform_name = platforms[platform] if platform else (None, "")
     filters = NO_FILTERS
@@ -206,7 +211,9 @@ def _resolve(request, *, website: str | None = None) -> Resolved | None:
         + sort_messages
         + page_messages
         + platform_messages
-        + prefix_messages,
+        + prefix_messages
+        + priority_messages
+        + compare_messages,
         agent_connection=agent_connection,
         shown_agent_connection=shown_agents,
         filters=filters,

@@ -254,6 +254,18 @@ def test_clicking_a_platform_or_a_section_sets_the_filter(member_client, explore
         ({"path_prefix": "blog"}, dashboard_state.INVALID_PATH_PREFIX.format(value="blog")),
         ({"path_prefix": "/a?b"}, dashboard_state.INVALID_PATH_PREFIX.format(value="/a?b")),
         ({"path_prefix": "/" + "x" * 3000}, None),
+        (
+            {"priority": "2"},
+            dashboard_state.INVALID_FLAG.format(
+                value="2", name="priority", default="showing every page"
+            ),
+        ),
+        (
+            {"compare": "maybe"},
+            dashboard_state.INVALID_FLAG.format(
+                value="maybe", name="compare", default="without the previous period"
+            ),
+        ),
     ],
 )
 def test_a_bad_filter_shows_the_unfiltered_dashboard_with_a_notice(
@@ -267,6 +279,14 @@ def test_a_bad_filter_shows_the_unfiltered_dashboard_with_a_notice(
     assert totals_tuple(response.context["totals"]) == sums(kept_rows(explored, {}, CURRENT))
     # The CSV refuses it with the reason (there is no page to explain it).
     assert member_client.get(EXPORT_URL, {**WINDOW, **params}).status_code == 400
+
+
+@pytest.mark.parametrize("value", ["0", "off", "False", ""])
+def test_a_flag_turned_off_is_no_filter_and_no_notice(member_client, explored, value):
+    response = member_client.get(URL, {**WINDOW, "priority": value, "compare": value})
+    assert response.context["r"].messages == []
+    assert not response.context["r"].state.priority and not response.context["r"].state.compare
+    assert totals_tuple(response.context["totals"]) == sums(kept_rows(explored, {}, CURRENT))
 
 
 def test_filter_values_are_escaped(member_client, explored):
