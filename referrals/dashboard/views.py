@@ -375,6 +375,12 @@ def _agents(request, resolved: Resolved) -> dict:
     }
 
 
+CSV_REFUSED = (
+    "No CSV was made: its query string asks for something the dashboard cannot show (the "
+    "dashboard, opened with the same query string, shows a default instead):"
+)
+
+
 def _csv_export(request, *, agents: bool):
     """The current view's referral rows (or agent rows) as CSV; a bad parameter is a 400 here
     (there is no page to explain it)."""
@@ -382,8 +388,10 @@ def _csv_export(request, *, agents: bool):
     if resolved is None:
         raise Http404("No such brand.")
     if resolved.messages:
+        # The notices say what the dashboard shows instead; a file has to be what was asked.
+        reasons = "".join(f"\n- {message}" for message in resolved.messages)
         return HttpResponseBadRequest(
-            "\n".join(resolved.messages), content_type="text/plain; charset=utf-8"
+            f"{CSV_REFUSED}{reasons}\n", content_type="text/plain; charset=utf-8"
         )
     state = resolved.state
     connection = resolved.agent_connection if agents else resolved.connection

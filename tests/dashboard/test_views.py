@@ -692,7 +692,16 @@ def test_csv_of_another_organizations_brand_is_404(member_client, brand, other_b
 def test_csv_with_a_bad_parameter_is_400_with_the_reason(member_client, seeded):
     response = export(member_client, start_date="2026-13-01")
     assert response.status_code == 400
-    assert "not a valid start date" in response.content.decode()
+    text = response.content.decode()
+    assert text.startswith("No CSV was made")
+    assert "\n- “2026-13-01” is not a valid start date" in text
+
+
+def test_csv_of_a_website_the_brand_does_not_have_is_400_and_says_so(member_client, seeded):
+    response = export(member_client, website="elsewhere.example")
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert text.startswith("No CSV was made") and "no connection for “elsewhere.example”" in text
 
 
 def test_csv_without_a_connection_is_just_the_header(member_client, brand):
