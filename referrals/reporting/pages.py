@@ -9,9 +9,11 @@ half a month of rows is read at either end. (A daily page rollup served those da
 migration 0017: it cost a push as much as the push's own rows.)
 """
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Context, Decimal
 
 from django.db import connection as default_db
 
@@ -184,3 +186,77 @@ def pages_by_sessions(
     with default_db.cursor() as cursor:
         cursor.execute(sql, params)
         return [page_id for (page_id,) in cursor.fetchall()]
+
+
+@dataclass(frozen=True, slots=True)
+class PageSplit:
+    """A page's sums over a window, its AI sessions per platform id, and those of the first
+    and last bucket of the window (the export's change)."""
+
+    sessions: int
+    pageviews: int
+    transactions: int
+    revenue: Decimal
+    first_sessions: int
+    last_sessions: int
+    platform_sessions: dict[int, int]
+
+
+# SQLite sums a decimal column as a float: made a Decimal as Django makes a computed one.
+_FLOAT_DECIMAL = Context(prec=15).create_decimal_from_float
+# The platform split as a JSON object per page: {platform id: sessions}.
+_SPLIT_AGGREGATE = {"postgresql": "json_object_agg", "sqlite": "json_group_object"}
+
+
+def page_platform_sums(
+    *,
+    connection: Connection,
+    window: Window,
+    pages: tuple[str, list],
+    first: DayRange,
+    last: DayRange,
+) -> dict[int, PageSplit]:
+    """Sums of each of `pages` (SQL selecting page ids) with counted rows in the window, with
+    its sessions per platform and in the `first` and `last` day ranges: one query, one result
+    row per page.
+
+    The rows are grouped by (page, platform) and then by page in the database: the export's
+    10,000 pages have ~150,000 (page, platform) groups, and reading them one by one into
+    Python took longer than summing them.
+    """
+    split = _SPLIT_AGGREGATE[default_db.vendor]
+    sessions = "coalesce(sessions, 0)"
+    sql = (
+        "SELECT page_id, sum(sessions), sum(pageviews), sum(transactions), sum(revenue), "
+        f"sum(first_sessions), sum(last_sessions), {split}(CAST(platform_id AS text), sessions) "
+        "FROM ("
+        f"SELECT page_id, platform_id, sum({sessions}) AS sessions, "
+        "sum(coalesce(pageviews, 0)) AS pageviews, "
+        "sum(coalesce(transactions, 0)) AS transactions, "
+        "sum(coalesce(purchase_revenue, 0)) AS revenue, "
+        f"sum(CASE WHEN date BETWEEN %s AND %s THEN {sessions} ELSE 0 END) AS first_sessions, "
+        f"sum(CASE WHEN date BETWEEN %s AND %s THEN {sessions} ELSE 0 END) AS last_sessions "
+        f"FROM {ReferralRow._meta.db_table} "
+        "WHERE brand_id = %s AND connection_id = %s AND platform_id IS NOT NULL "
+        f"AND date BETWEEN %s AND %s AND page_id IN ({pages[0]}) "
+        "GROUP BY page_id, platform_id) AS page_platforms GROUP BY page_id"
+    )
+    params = [*first, *last, connection.brand_id, connection.pk, window.start, window.end]
+    with default_db.cursor() as cursor:
+        cursor.execute(sql, [*params, *pages[1]])
+        found = cursor.fetchall()
+    return {
+        page_id: PageSplit(
+            int(sessions),
+            int(pageviews),
+            int(transactions),
+            _FLOAT_DECIMAL(revenue) if isinstance(revenue, float) else Decimal(revenue),
+            int(first_n),
+            int(last_n),
+            {
+                int(platform_id): int(n)
+                for platform_id, n in (json.loads(by) if isinstance(by, str) else by).items()
+            },
+        )
+        for page_id, sessions, pageviews, transactions, revenue, first_n, last_n, by in found
+    }

@@ -196,7 +196,11 @@ def _iso(value):
 def _export_table(
     rows: list[sitemap.ExportRow], *, with_metrics: bool
 ) -> tuple[list[str], list[list]]:
-    platforms = sorted({name for row in rows for name in row.totals.count_by_platform})
+    # Platforms with at least one AI session on some page; the cells read the plain split (a
+    # page's count_by_platform sorts it, twice per row was ~60 ms of 10,000 rows).
+    platforms = sorted(
+        {name for row in rows for name, n in row.totals.platform_sessions.items() if n > 0}
+    )
     header = list(EXPORT_PAGE_COLUMNS)
     if with_metrics:
         header += [*EXPORT_METRIC_COLUMNS, *(f"sessions: {name}" for name in platforms)]
@@ -218,7 +222,7 @@ def _export_table(
             _iso(page.content_updated_at),
         ]
         if with_metrics:
-            by_platform = totals.count_by_platform
+            by_platform = totals.platform_sessions
             line += [
                 totals.pageviews,
                 totals.sessions,

@@ -22,8 +22,16 @@ from datetime import date
 from django.db.models import F, Func, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 
-from referrals.models import KIND_AGENT, KIND_REFERRAL, Brand, Connection, SitemapPage, WebsiteCrawl
-from referrals.reporting.pages import pages_by_sessions
+from referrals.models import (
+    KIND_AGENT,
+    KIND_REFERRAL,
+    AIPlatform,
+    Brand,
+    Connection,
+    SitemapPage,
+    WebsiteCrawl,
+)
+from referrals.reporting.pages import page_platform_sums, pages_by_sessions
 from referrals.reporting.rows import rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
@@ -329,55 +337,50 @@ def sitemap_export_rows(
     *, site: Site, filters: PageFilters, window: Window, max_rows: int, with_metrics: bool = True
 ) -> list[ExportRow]:
     """Every filtered page with its totals (zero without metrics); TooManyRows beyond
-    max_rows. Three queries (two without metrics)."""
+    max_rows. Four queries (the count, the pages, their sums, their agent hits); two more for
+    the platforms' names and the priority rules' pages.
+
+    With metrics, an export by AI referrals is sorted here, by the sums it shows (as
+    _ordered_pages sorts: sessions, then url by code point, then id), not by a second sum of
+    the window in SQL.
+    """
     pages = _filtered_pages(site=site, filters=filters)
     if pages.count() > max_rows:
         raise TooManyRows(max_rows)
-    ordered = _ordered_pages(pages, site=site, filters=filters, window=window)
+    sums = {}
+    if with_metrics and site.connection is not None:
+        sums = page_platform_sums(
+            connection=site.connection,
+            window=window,
+            pages=pages.order_by().values("pk").query.sql_with_params(),
+            first=window.first_bucket(),
+            last=window.last_bucket(),
+        )
+    if with_metrics and filters.ordering == ORDERING_AI_REFERRALS:
+        sessions = {page_id: page_sums.sessions for page_id, page_sums in sums.items()}
+        ordered = sorted(
+            pages.order_by(), key=lambda page: (-sessions.get(page.pk, 0), page.url, page.pk)
+        )
+    else:
+        ordered = _ordered_pages(pages, site=site, filters=filters, window=window)
     pages_mark_priority(ordered, site.priority_rules)
     rows = {page.pk: ExportRow(page=page, totals=Totals()) for page in ordered}
     if not rows or not with_metrics:
         return list(rows.values())
-    first, last = window.first_bucket(), window.last_bucket()
-    groups = (
-        rows_counted(connection=site.connection, window=window)
-        .filter(page__in=pages.order_by().values("pk"))
-        .values("page_id", "platform__name")
-        .annotate(
-            **METRIC_SUMS,
-            first_sessions=Sum("sessions", filter=Q(date__range=first)),
-            last_sessions=Sum("sessions", filter=Q(date__range=last)),
-        )
-        .values_list("page_id", "platform__name", *METRIC_SUMS, "first_sessions", "last_sessions")
-    )
-    # Plain sums per page, then one Totals each: 10,000 pages have ~100,000 (page, platform)
-    # groups, and adding a Totals per group (dicts copied each time) took seconds.
-    sums: dict[int, list] = {}
-    for page_id, platform, sessions, pageviews, transactions, revenue, first_n, last_n in groups:
-        if page_id not in rows:  # a page created between the two queries
+    names = dict(AIPlatform.objects.values_list("id", "name")) if sums else {}
+    for page_id, page_sums in sums.items():
+        row = rows.get(page_id)
+        if row is None:  # a page created between the two queries
             continue
-        page_sums = sums.setdefault(page_id, [0, 0, 0, 0, 0, 0, {}])
-        page_sums[0] += sessions
-        page_sums[1] += pageviews
-        page_sums[2] += transactions
-        page_sums[3] += revenue
-        page_sums[4] += first_n or 0
-        page_sums[5] += last_n or 0
-        page_sums[6][platform] = page_sums[6].get(platform, 0) + sessions
-    for page_id, (
-        sessions,
-        pageviews,
-        transactions,
-        revenue,
-        first_n,
-        last_n,
-        split,
-    ) in sums.items():
-        row = rows[page_id]
-        row.totals = Totals.of_sums(sessions, pageviews, transactions, revenue)
-        row.totals.platform_sessions.update((name, int(n)) for name, n in split.items())
-        row.first_bucket_sessions = int(first_n)
-        row.last_bucket_sessions = int(last_n)
+        row.totals = Totals(
+            sessions=page_sums.sessions,
+            pageviews=page_sums.pageviews,
+            transactions=page_sums.transactions,
+            revenue=page_sums.revenue,
+            platform_sessions={names[pk]: n for pk, n in page_sums.platform_sessions.items()},
+        )
+        row.first_bucket_sessions = page_sums.first_sessions
+        row.last_bucket_sessions = page_sums.last_sessions
     agents = agent_export_totals(pages=pages, connection=site.agent_connection, window=window)
     for page_id, totals in agents.items():
         if page_id in rows:
