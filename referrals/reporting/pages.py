@@ -82,37 +82,44 @@ def window_parts(window: Window) -> WindowParts:
 
 
 def page_sums_sql(
-    *, connection: Connection, window: Window, sums: Sequence[str]
+    *,
+    connection: Connection,
+    window: Window,
+    sums: Sequence[str],
+    pages: tuple[str, list] | None = None,
 ) -> tuple[str, list]:
     """SQL of (brand_id, page_id, row_count, *sums) per page with counted rows in the window.
 
     Every part filters on the brand (its shard on Citus) and the connection, and reads a range
     of the rollup's primary key or of the rows' (brand, connection, date) index. `sums` are
-    keys of SUM_COLUMNS, selected under those names.
+    keys of SUM_COLUMNS, selected under those names. `pages` (SQL and params selecting page
+    ids) keeps those pages in every part, before the sums are grouped.
     """
     parts = window_parts(window)
     names = ["row_count", *sums]
     scope = [connection.brand_id, connection.pk]
+    kept, kept_params = (f" AND page_id IN ({pages[0]})", list(pages[1])) if pages else ("", [])
 
     def part(table: str, day: str, selected: list[str], counted: str = "") -> str:
         columns = ", ".join(f"{c} AS {n}" for c, n in zip(selected, names, strict=True))
         return (
             f"SELECT brand_id, page_id, {columns} FROM {table} "
-            f"WHERE brand_id = %s AND connection_id = %s AND {day} BETWEEN %s AND %s{counted}"
+            f"WHERE brand_id = %s AND connection_id = %s AND {day} BETWEEN %s AND %s"
+            f"{counted}{kept}"
         )
 
     selects, params = [], []
     if parts.months:
         rollup = ["row_count", *(SUM_COLUMNS[name] for name in sums)]
         selects.append(part(MonthlyPageTotal._meta.db_table, "month", rollup))
-        params += [*scope, *parts.months]
+        params += [*scope, *parts.months, *kept_params]
     # A row counts once its referrer maps to a platform, as in the rollups.
     counted = " AND platform_id IS NOT NULL"
     for ranges, sign in ((parts.plus, ""), (parts.minus, "-")):
         rows = [f"{sign}1", *(f"{sign}coalesce({SUM_COLUMNS[name]}, 0)" for name in sums)]
         for days in ranges:
             selects.append(part(ReferralRow._meta.db_table, "date", rows, counted))
-            params += [*scope, *days]
+            params += [*scope, *days, *kept_params]
     totals = ", ".join(f"sum({n}) AS {n}" for n in names)
     sql = (
         f"SELECT brand_id, page_id, {totals} FROM ({' UNION ALL '.join(selects)}) AS parts "
@@ -135,13 +142,9 @@ def page_ranking(
 
     `pages` (SQL and params selecting page ids) keeps only those pages.
     """
-    sums, params = page_sums_sql(connection=connection, window=window, sums=[sort])
-    where = ""
-    if pages is not None:
-        where = f"WHERE page_id IN ({pages[0]}) "
-        params = [*params, *pages[1]]
+    sums, params = page_sums_sql(connection=connection, window=window, sums=[sort], pages=pages)
     sql = (
-        f"WITH sums AS ({sums}) SELECT page_id, count(*) OVER () FROM sums {where}"
+        f"WITH sums AS ({sums}) SELECT page_id, count(*) OVER () FROM sums "
         f"ORDER BY {sort} DESC, page_id LIMIT %s OFFSET %s"
     )
     with default_db.cursor() as cursor:
@@ -152,13 +155,9 @@ def page_ranking(
 
 def page_count(*, connection: Connection, window: Window, pages: tuple[str, list] | None = None):
     """How many pages have counted rows in the window (among `pages`, when given)."""
-    sums, params = page_sums_sql(connection=connection, window=window, sums=[])
-    where = ""
-    if pages is not None:
-        where = f" WHERE page_id IN ({pages[0]})"
-        params = [*params, *pages[1]]
+    sums, params = page_sums_sql(connection=connection, window=window, sums=[], pages=pages)
     with default_db.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({sums}) AS sums{where}", params)
+        cursor.execute(f"SELECT count(*) FROM ({sums}) AS sums", params)
         return cursor.fetchone()[0]
 
 
