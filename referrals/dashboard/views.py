@@ -43,6 +43,7 @@ from referrals.dashboard.selectors import (
     dashboard_recent_pushes,
     dashboard_series,
     dashboard_top_pages,
+    dashboard_totals,
     dashboard_website_crawl,
 )
 from referrals.dashboard.state import (
@@ -227,13 +228,17 @@ def _report(connection: Connection, state: ViewState, filters: Filters = NO_FILT
     if not points:
         return {"has_data": False}
     previous_window = state.window.previous
-    previous_days = dashboard_daily_totals(
-        connection=connection, window=previous_window, filters=filters
-    )
-    previous = sum(previous_days.values(), Totals())
+    overlay = None
+    if state.compare:  # the previous period's days, for the overlay
+        previous_days = dashboard_daily_totals(
+            connection=connection, window=previous_window, filters=filters
+        )
+        previous = sum(previous_days.values(), Totals())
+        overlay = previous_sessions(previous_days, previous_window)
+    else:
+        previous = dashboard_totals(connection=connection, window=previous_window, filters=filters)
     current = totals_of(points)
     platforms = platform_rows(points)
-    overlay = previous_sessions(previous_days, previous_window) if state.compare else None
     chart, chart_data = sessions_chart(points, platforms, state.start, state.end, overlay=overlay)
     top = dashboard_top_pages(
         connection=connection,

@@ -153,6 +153,17 @@ def page_ranking(
     return [page_id for page_id, _ in found], (found[0][1] if found else 0)
 
 
+def pages_totals(*, connection: Connection, window: Window, pages: tuple[str, list]) -> tuple:
+    """The summed sessions, pageviews, transactions and revenue of `pages` (SQL selecting page
+    ids) in the window: their entries of the page rollup plus the partial months' rows."""
+    names = ["sessions", "pageviews", "transactions", "revenue"]
+    sums, params = page_sums_sql(connection=connection, window=window, sums=names, pages=pages)
+    totals = ", ".join(f"coalesce(sum({name}), 0)" for name in names)
+    with default_db.cursor() as cursor:
+        cursor.execute(f"SELECT {totals} FROM ({sums}) AS sums", params)
+        return cursor.fetchone()
+
+
 def page_count(*, connection: Connection, window: Window, pages: tuple[str, list] | None = None):
     """How many pages have counted rows in the window (among `pages`, when given)."""
     sums, params = page_sums_sql(connection=connection, window=window, sums=[], pages=pages)

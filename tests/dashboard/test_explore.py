@@ -12,7 +12,9 @@ from decimal import Decimal
 import pytest
 
 from referrals.dashboard import state as dashboard_state
-from referrals.models import PriorityPath, ReferralRow, SitemapPage
+from referrals.dashboard.selectors import dashboard_filters, dashboard_totals
+from referrals.models import AIPlatform, PriorityPath, ReferralRow, SitemapPage
+from referrals.reporting.window import Window
 from referrals.sitemap.priority import priority_rules
 from tests.dashboard import test_agents, test_views
 from tests.factories import row
@@ -330,6 +332,33 @@ def test_the_agent_section_and_its_csv_follow_the_filters(
     export = member_client.get("/dashboard/agents.csv", {**WINDOW, **params})
     lines = b"".join(export.streaming_content).decode("utf-8-sig").splitlines()
     assert len(lines) - 1 == csv_rows
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        PREVIOUS,
+        CURRENT,
+        (date(2026, 3, 30), date(2026, 5, 2)),
+        (date(2026, 4, 10), date(2026, 4, 12)),
+    ],
+    ids=["previous", "current", "months-and-days", "days"],
+)
+@pytest.mark.parametrize("params", FILTERS, ids=lambda p: "&".join(p) or "none")
+def test_a_periods_totals_equal_its_rows(explored, params, window):
+    """The KPIs' previous period: for page filters on PostgreSQL it is read from the page
+    rollup (whole months, plus or minus the partial months' days), else from the days."""
+    filters = dashboard_filters(
+        brand_id=explored.brand_id,
+        website=explored.website,
+        platform_id=AIPlatform.objects.get(slug=params["platform"]).pk
+        if "platform" in params
+        else None,
+        path_prefix=params.get("path_prefix"),
+        priority=bool(params.get("priority")),
+    )
+    totals = dashboard_totals(connection=explored, window=Window(*window), filters=filters)
+    assert totals_tuple(totals) == sums(kept_rows(explored, params, window))
 
 
 # The previous-period overlay ------------------------------------------------------------------
