@@ -7,6 +7,9 @@ the days of its partial months from the rows: the days inside a month mostly out
 window, or the month minus the days outside it when the month is mostly inside, so at most
 half a month of rows is read at either end. (A daily page rollup served those days until
 migration 0017: it cost a push as much as the push's own rows.)
+
+The sitemap export's sums per page and platform (page_platform_sums) read the window's rows:
+the rollup has no platform split.
 """
 
 import json
