@@ -10,7 +10,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection as db
 
+from referrals.dashboard import selectors
 from referrals.dashboard import state as dashboard_state
 from referrals.dashboard.selectors import dashboard_filters, dashboard_totals
 from referrals.models import AIPlatform, PriorityPath, ReferralRow, SitemapPage
@@ -341,13 +343,19 @@ def test_the_agent_section_and_its_csv_follow_the_filters(
         CURRENT,
         (date(2026, 3, 30), date(2026, 5, 2)),
         (date(2026, 4, 10), date(2026, 4, 12)),
+        (date(2026, 2, 1), date(2026, 5, 20)),  # whole months, May minus its last 11 days
+        (date(2026, 3, 25), date(2026, 6, 25)),  # March's last 7 days plus whole months
     ],
-    ids=["previous", "current", "months-and-days", "days"],
+    ids=["previous", "current", "months-and-days", "days", "long-minus", "long-plus"],
 )
 @pytest.mark.parametrize("params", FILTERS, ids=lambda p: "&".join(p) or "none")
-def test_a_periods_totals_equal_its_rows(explored, params, window):
-    """The KPIs' previous period: for page filters on PostgreSQL it is read from the page
-    rollup (whole months, plus or minus the partial months' days), else from the days."""
+def test_a_periods_totals_equal_its_rows(explored, params, window, monkeypatch):
+    """The KPIs' previous period: for page filters on PostgreSQL over 90 days or more it is
+    read from the page rollup (whole months, plus or minus the partial months' days), else
+    from the days."""
+    calls = []
+    read = selectors.pages_totals
+    monkeypatch.setattr(selectors, "pages_totals", lambda **kw: calls.append(1) or read(**kw))
     filters = dashboard_filters(
         brand_id=explored.brand_id,
         website=explored.website,
@@ -359,6 +367,13 @@ def test_a_periods_totals_equal_its_rows(explored, params, window):
     )
     totals = dashboard_totals(connection=explored, window=Window(*window), filters=filters)
     assert totals_tuple(totals) == sums(kept_rows(explored, params, window))
+    from_rollup = (
+        db.vendor == "postgresql"
+        and filters.pages is not None
+        and filters.platform_id is None
+        and Window(*window).days >= selectors.ROLLUP_TOTALS_DAYS
+    )
+    assert bool(calls) == from_rollup
 
 
 # The previous-period overlay ------------------------------------------------------------------
