@@ -4,6 +4,7 @@ The same catalogue through gunicorn (chunked and lying Content-Length bodies, wo
 is `reliability/hostile.py`.
 """
 
+import io
 import json
 
 import pytest
@@ -282,3 +283,23 @@ def test_injection_strings_in_path_segments_are_404_or_422(api_client, connectio
         # segment with slashes routes nowhere: 404).
         response = api_client.get(f"/v1/{segment}/sitemap/pages")
         assert response.status_code == (404 if "%2F" in segment else 422)
+
+
+@pytest.mark.parametrize("missing", [1, 50])
+def test_a_body_shorter_than_its_content_length_is_400_and_stores_nothing(
+    api_client, connection, missing
+):
+    """A client that closes its connection early sends fewer bytes than it declared: the
+    batch is cut short (here at an event boundary, still valid JSON), so nothing of it is
+    stored."""
+    body = json.dumps([event()]).encode()
+    response = post_raw(
+        api_client,
+        connection,
+        body,
+        CONTENT_LENGTH=str(len(body) + missing),
+        **{"wsgi.input": io.BytesIO(body)},  # at its end, as a closed socket: a short read
+    )
+    assert response.status_code == 400
+    assert "Content-Length" in response.json()["detail"]
+    assert_nothing_stored()
