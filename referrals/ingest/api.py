@@ -56,7 +56,7 @@ def _raw_chunks(request, limit: int) -> Iterator[bytes]:
         remaining = int(declared)
         if remaining > limit:
             raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
-        while remaining and (chunk := request.read(min(remaining, _CHUNK))):
+        while remaining and (chunk := _read(request.read, min(remaining, _CHUNK))):
             remaining -= len(chunk)
             yield chunk
         if remaining:
@@ -66,11 +66,18 @@ def _raw_chunks(request, limit: int) -> Iterator[bytes]:
     if not meta.get("wsgi.input_terminated"):
         return
     stream, size = meta["wsgi.input"], 0
-    while chunk := stream.read(_CHUNK):
+    while chunk := _read(stream.read, _CHUNK):
         size += len(chunk)
         if size > limit:
             raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
         yield chunk
+
+
+def _read(read, size: int) -> bytes:
+    try:
+        return parse.body_read(read, size)
+    except parse.UnreadableBody as exc:
+        raise PushError(400, str(exc)) from exc
 
 
 def read_body(request, limit: int) -> bytes:
