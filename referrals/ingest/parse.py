@@ -31,11 +31,12 @@ INVALID_EVENTS = "{count} validation error(s); nothing was stored."
 UNKNOWN_FIELD = "unknown field {name!r} ignored (first seen in event {index})"
 MORE = "... and {count} more"
 UNREADABLE_BODY = (
-    "The request body could not be read: the connection closed before it ended, or its "
-    "chunked encoding is malformed; nothing was stored."
+    "The request body could not be read: it did not arrive in time, the connection closed "
+    "before it ended, or its chunked encoding is malformed; nothing was stored."
 )
-# What a WSGI server's input stream raises on a body it cannot deliver whole: a closed
-# connection (OSError: gunicorn's NoMoreData, Django's UnreadablePostError) or chunk framing
+# What a WSGI server's input stream raises on a body it cannot deliver whole: a closed or late
+# connection (OSError: gunicorn's NoMoreData, the TimeoutError of project.workers' body
+# deadline, Django's UnreadablePostError wrapping them) or chunk framing
 # gunicorn refuses (its ParseException: InvalidChunkSize, ChunkMissingTerminator).
 BODY_READ_ERRORS = (OSError, ParseException)
 
