@@ -1,6 +1,7 @@
 """gunicorn's gthread worker, with each request head read by the main loop before a thread."""
 
 import contextlib
+import os
 import selectors
 import time
 from functools import partial
@@ -11,6 +12,9 @@ from gunicorn.workers.gthread import ThreadWorker
 # (a new connection: from its accept). Real clients and nginx send a head in one packet.
 HEAD_TIMEOUT = 10.0
 _READ = 64 * 1024
+# Seconds a request's body has to arrive, from the moment its head is complete: a 5 MiB push
+# takes under 1 s on a LAN (and nginx in front sends it at once), 42 s at 1 Mbit/s.
+BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT", "60"))
 HEAD_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
     b"Connection: close\r\nContent-Length: 0\r\n\r\n"
@@ -26,7 +30,10 @@ class HeadBufferingThreadWorker(ThreadWorker):
     complete within HEAD_TIMEOUT closes the connection.
 
     The body is still read by the thread, when the application asks for it: a buffering
-    proxy in front (nginx, README "Production") sends it at once. With TLS or cleartext
+    proxy in front (nginx, README "Production") sends it at once. Without one, a body that
+    has not arrived BODY_TIMEOUT seconds after its head ends in a TimeoutError from the
+    read (the API answers 400) and the connection closes: a client trickling its body holds
+    a thread that long, not for good. With TLS or cleartext
     HTTP/2 set in gunicorn (neither is used here), whose bytes only a thread can decode, this
     is gthread unchanged. Relies on gthread's internals as of gunicorn 27 (pyproject.toml).
     """
@@ -53,6 +60,17 @@ class HeadBufferingThreadWorker(ThreadWorker):
         conn.timeout = time.monotonic() + HEAD_TIMEOUT
         self.pending_conns.append(conn)
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self.on_head_readable, conn))
+
+    def handle_request(self, req, conn):
+        unreader = conn.parser.unreader
+        sock = unreader.sock
+        unreader.sock = body_sock = _BodyDeadline(sock, time.monotonic() + BODY_TIMEOUT)
+        try:
+            keepalive = super().handle_request(req, conn)
+        finally:
+            unreader.sock = sock
+        # A body cut off by its deadline leaves the rest unread: close, do not drain it.
+        return keepalive and not body_sock.expired
 
     @staticmethod
     def head_complete(conn) -> bool:
@@ -81,3 +99,30 @@ class HeadBufferingThreadWorker(ThreadWorker):
                 sock.send(HEAD_TOO_LARGE)
         self.nr_conns -= 1
         conn.close()
+
+
+class _BodyDeadline:
+    """A connection's socket as the request parser reads it during one request: each recv
+    waits at most until `deadline`, then raises TimeoutError (an OSError)."""
+
+    def __init__(self, sock, deadline: float):
+        self.sock = sock
+        self.deadline = deadline
+        self.expired = False
+
+    def recv(self, size: int) -> bytes:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.expired = True
+            raise TimeoutError("the request body did not arrive in time")
+        self.sock.settimeout(remaining)
+        try:
+            return self.sock.recv(size)
+        except TimeoutError:
+            self.expired = True
+            raise
+        finally:
+            self.sock.settimeout(None)  # blocking again, as gthread's threads expect
+
+    def __getattr__(self, name):
+        return getattr(self.sock, name)

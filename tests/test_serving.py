@@ -22,7 +22,10 @@ LAST_REQUEST = REQUEST.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
 def one_thread_server(tmp_path):
     """One worker with one thread: a single connection holding it would stop the service."""
     port = free_port()
-    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}"}
+    env = {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+        "REQUEST_BODY_TIMEOUT": "1",
+    }
     server = start_gunicorn(env, port, workers=1, extra_args=("--threads", "1"))
     yield port
     server.terminate()
@@ -83,3 +86,21 @@ def test_pipelined_requests_and_oversized_heads(one_thread_server):
     endless = b"GET / HTTP/1.1\r\nX-Big: "
     endless += b"a" * (HEAD_LIMIT + 1 - len(endless))
     assert exchange(port, endless).startswith(b"HTTP/1.1 431 ")
+
+
+def test_a_trickled_body_holds_the_thread_only_until_its_deadline(one_thread_server):
+    # A body is read by the thread serving the request: one that never ends held that thread
+    # for good (gunicorn reads it with a blocking read and no deadline), and as many such
+    # clients as threads stopped the service. It now has REQUEST_BODY_TIMEOUT (1 s here).
+    port = one_thread_server
+    head = (
+        b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        # With a CSRF cookie, the CSRF check reads the form for its token: the body.
+        b"Cookie: csrftoken=" + b"a" * 32 + b"\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+        slow.sendall(head + b"username=a")  # and never the rest
+        # Served once the slow request gives up its thread (5-second socket timeout).
+        assert exchange(port, LAST_REQUEST).startswith(b"HTTP/1.1 200 ")
+        assert read_to_end(slow).startswith(b"HTTP/1.1 4")  # refused, then closed

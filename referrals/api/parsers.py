@@ -9,7 +9,7 @@ from django.core.handlers.wsgi import LimitedStream
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from referrals.ingest.parse import TOO_DEEP
+from referrals.ingest.parse import TOO_DEEP, UnreadableBody, body_read
 
 
 class BoundedJSONParser(JSONParser):
@@ -34,7 +34,10 @@ def chunked_body_buffer(request) -> None:
     if meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
         return
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    body = meta["wsgi.input"].read(limit + 1)
+    try:
+        body = body_read(meta["wsgi.input"].read, limit + 1)
+    except UnreadableBody as exc:
+        raise ParseError(str(exc)) from exc
     if len(body) > limit:
         raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
     if body:

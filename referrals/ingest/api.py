@@ -32,6 +32,10 @@ UNSUPPORTED_TYPE = (
     "application/x-ndjson (one event per line)."
 )
 BAD_CONTENT_LENGTH = "Invalid Content-Length header."
+SHORT_BODY = (
+    "The body ended after {received} of the {declared} bytes its Content-Length declares "
+    "(the connection was closed early); nothing was stored."
+)
 BAD_DRY_RUN = "dry_run must be true or false."
 _CHUNK = 64 * 1024
 
@@ -41,7 +45,8 @@ def _raw_chunks(request, limit: int) -> Iterator[bytes]:
 
     Content-Length decides before anything is read. Without one (chunked transfer), the
     stream is read only when the server marks it terminated (gunicorn does), stopping at the
-    limit; otherwise Django would see an empty body.
+    limit; otherwise Django would see an empty body. A body shorter than its Content-Length
+    (the client closed the connection early) is a 400: the batch was cut short.
     """
     meta = request.META
     declared = meta.get("CONTENT_LENGTH") or ""
@@ -51,18 +56,28 @@ def _raw_chunks(request, limit: int) -> Iterator[bytes]:
         remaining = int(declared)
         if remaining > limit:
             raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
-        while remaining and (chunk := request.read(min(remaining, _CHUNK))):
+        while remaining and (chunk := _read(request.read, min(remaining, _CHUNK))):
             remaining -= len(chunk)
             yield chunk
+        if remaining:
+            received = int(declared) - remaining
+            raise PushError(400, SHORT_BODY.format(received=received, declared=declared))
         return
     if not meta.get("wsgi.input_terminated"):
         return
     stream, size = meta["wsgi.input"], 0
-    while chunk := stream.read(_CHUNK):
+    while chunk := _read(stream.read, _CHUNK):
         size += len(chunk)
         if size > limit:
             raise PushError(413, parse.BODY_TOO_LARGE.format(limit=limit))
         yield chunk
+
+
+def _read(read, size: int) -> bytes:
+    try:
+        return parse.body_read(read, size)
+    except parse.UnreadableBody as exc:
+        raise PushError(400, str(exc)) from exc
 
 
 def read_body(request, limit: int) -> bytes:

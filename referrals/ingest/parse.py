@@ -9,6 +9,7 @@ import json
 
 import msgspec
 from django.conf import settings
+from gunicorn.http.errors import ParseException
 
 from referrals.ingest import schema as events
 from referrals.ingest.schema import REFERRAL_EVENTS, EventSchema
@@ -29,8 +30,29 @@ BODY_TOO_LARGE = "Body too large: at most {limit} bytes per push."
 INVALID_EVENTS = "{count} validation error(s); nothing was stored."
 UNKNOWN_FIELD = "unknown field {name!r} ignored (first seen in event {index})"
 MORE = "... and {count} more"
+UNREADABLE_BODY = (
+    "The request body could not be read: it did not arrive in time, the connection closed "
+    "before it ended, or its chunked encoding is malformed; nothing was stored."
+)
+# What a WSGI server's input stream raises on a body it cannot deliver whole: a closed or late
+# connection (OSError: gunicorn's NoMoreData, the TimeoutError of project.workers' body
+# deadline, Django's UnreadablePostError wrapping them) or chunk framing
+# gunicorn refuses (its ParseException: InvalidChunkSize, ChunkMissingTerminator).
+BODY_READ_ERRORS = (OSError, ParseException)
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+
+
+class UnreadableBody(Exception):
+    """The client's body could not be read to its end: the client's fault, a 400."""
+
+
+def body_read(read, size: int) -> bytes:
+    """`read(size)` of a request body, a body the server cannot deliver an UnreadableBody."""
+    try:
+        return read(size)
+    except BODY_READ_ERRORS as exc:
+        raise UnreadableBody(UNREADABLE_BODY) from exc
 
 
 class PushError(Exception):

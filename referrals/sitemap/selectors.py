@@ -345,10 +345,12 @@ def sitemap_export_rows(
     the window in SQL.
     """
     pages = _filtered_pages(site=site, filters=filters)
-    if pages.count() > max_rows:
+    count = pages.count()
+    if count > max_rows:
         raise TooManyRows(max_rows)
     sums = {}
-    if with_metrics and site.connection is not None:
+    # No page (a filter that matches nothing is an empty queryset): no SQL to compile for sums.
+    if with_metrics and site.connection is not None and count:
         sums = page_platform_sums(
             connection=site.connection,
             window=window,

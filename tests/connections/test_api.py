@@ -6,6 +6,7 @@ import threading
 
 import pytest
 from django.db import connections as db_connections
+from gunicorn.http.errors import ChunkMissingTerminator, NoMoreData
 from rest_framework.test import APIClient
 
 from referrals.ingest.parse import TOO_DEEP
@@ -413,3 +414,28 @@ def test_an_empty_chunked_register_body_is_still_the_empty_body_400(api_client, 
     response = api_client.generic("POST", url(brand.pk), b"", **chunked(b""))
     assert response.status_code == 400
     assert "empty" in response.json()["detail"]
+
+
+class BrokenBody(io.BytesIO):
+    """A chunked body gunicorn cannot finish reading: the client closed the connection
+    before the last chunk (NoMoreData, an OSError), or sent malformed chunk framing."""
+
+    def __init__(self, body: bytes, error: Exception):
+        super().__init__(body)
+        self.error = error
+
+    def read(self, size=-1):
+        """As gunicorn's reader: `size` bytes, or the error where the body breaks off."""
+        if size is None or size < 0 or self.tell() + size > len(self.getvalue()):
+            raise self.error
+        return super().read(size)
+
+
+@pytest.mark.parametrize("error", [NoMoreData(b""), ChunkMissingTerminator(b"XX")])
+def test_a_chunked_register_body_cut_short_is_400(api_client, brand, error):
+    body = b'{"website": "example.com", "provider": "adobe_analytics"}'
+    extra = {**chunked(b""), "wsgi.input": BrokenBody(body, error)}
+    response = api_client.generic("POST", url(brand.pk), b"", **extra)
+    assert response.status_code == 400
+    assert "could not be read" in response.json()["detail"]
+    assert not Connection.objects.exists()

@@ -4,9 +4,11 @@ The same catalogue through gunicorn (chunked and lying Content-Length bodies, wo
 is `reliability/hostile.py`.
 """
 
+import io
 import json
 
 import pytest
+from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize, NoMoreData
 
 from referrals.ingest.parse import BODY_TOO_LARGE, NOT_UTF8, TOO_DEEP
 from referrals.ingest.schema import MSG_NUL, MSG_UNICODE
@@ -282,3 +284,56 @@ def test_injection_strings_in_path_segments_are_404_or_422(api_client, connectio
         # segment with slashes routes nowhere: 404).
         response = api_client.get(f"/v1/{segment}/sitemap/pages")
         assert response.status_code == (404 if "%2F" in segment else 422)
+
+
+@pytest.mark.parametrize("missing", [1, 50])
+def test_a_body_shorter_than_its_content_length_is_400_and_stores_nothing(
+    api_client, connection, missing
+):
+    """A client that closes its connection early sends fewer bytes than it declared: the
+    batch is cut short (here at an event boundary, still valid JSON), so nothing of it is
+    stored."""
+    body = json.dumps([event()]).encode()
+    response = post_raw(
+        api_client,
+        connection,
+        body,
+        CONTENT_LENGTH=str(len(body) + missing),
+        **{"wsgi.input": io.BytesIO(body)},  # at its end, as a closed socket: a short read
+    )
+    assert response.status_code == 400
+    assert "Content-Length" in response.json()["detail"]
+    assert_nothing_stored()
+
+
+class BrokenBody(io.BytesIO):
+    """A chunked body gunicorn cannot finish reading: the client closed the connection
+    before the last chunk (NoMoreData, an OSError), or sent malformed chunk framing."""
+
+    def __init__(self, body: bytes, error: Exception):
+        super().__init__(body)
+        self.error = error
+
+    def read(self, size=-1):
+        """As gunicorn's reader: `size` bytes, or the error where the body breaks off."""
+        if size is None or size < 0 or self.tell() + size > len(self.getvalue()):
+            raise self.error
+        return super().read(size)
+
+
+@pytest.mark.parametrize(
+    "error", [NoMoreData(b""), ChunkMissingTerminator(b"XX"), InvalidChunkSize(b"zz")]
+)
+def test_a_chunked_body_cut_short_or_malformed_is_400_and_stores_nothing(
+    api_client, connection, error
+):
+    body = json.dumps([event()]).encode()
+    response = post_raw(
+        api_client,
+        connection,
+        b"",
+        **{"wsgi.input": BrokenBody(body, error), "wsgi.input_terminated": True},
+    )
+    assert response.status_code == 400
+    assert "could not be read" in response.json()["detail"]
+    assert_nothing_stored()
