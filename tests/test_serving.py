@@ -104,3 +104,18 @@ def test_a_trickled_body_holds_the_thread_only_until_its_deadline(one_thread_ser
         # Served once the slow request gives up its thread (5-second socket timeout).
         assert exchange(port, LAST_REQUEST).startswith(b"HTTP/1.1 200 ")
         assert read_to_end(slow).startswith(b"HTTP/1.1 4")  # refused, then closed
+
+
+def test_an_admin_form_whose_body_timed_out_is_a_400(one_thread_server):
+    # The admin's NUL check reads the form before the CSRF check does: the body's read failed
+    # there (Django's UnreadablePostError), a 500; the client's fault, a 400. (Elsewhere the
+    # CSRF check reads it first and answers 403, or the form is empty.)
+    port = one_thread_server
+    head = (
+        b"POST /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+        b"Cookie: csrftoken=" + b"a" * 32 + b"\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+        slow.sendall(head + b"username=a")  # and never the rest
+        assert read_to_end(slow).startswith(b"HTTP/1.1 400 ")
