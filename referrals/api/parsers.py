@@ -6,10 +6,11 @@ import io
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.core.handlers.wsgi import LimitedStream
+from django.http import UnreadablePostError
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from referrals.ingest.parse import TOO_DEEP, UnreadableBody, body_read
+from referrals.ingest.parse import TOO_DEEP, UNREADABLE_BODY, UnreadableBody, body_read
 
 
 class BoundedJSONParser(JSONParser):
@@ -20,6 +21,17 @@ class BoundedJSONParser(JSONParser):
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError(TOO_DEEP) from None
+
+
+def request_json(request):
+    """The parsed JSON body of a DRF request, its chunked body read first (below); a body the
+    server could not deliver whole (cut short, or late past REQUEST_BODY_TIMEOUT) is a 400:
+    DRF reads Django's request.body, whose UnreadablePostError was a 500."""
+    chunked_body_buffer(request._request)
+    try:
+        return request.data  # malformed JSON: a 400 (ParseError)
+    except UnreadablePostError as exc:
+        raise ParseError(UNREADABLE_BODY) from exc
 
 
 def chunked_body_buffer(request) -> None:

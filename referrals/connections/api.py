@@ -8,7 +8,7 @@ from rest_framework.response import Response
 
 from referrals.allow_list.website import InvalidWebsite
 from referrals.api.errors import BODY, RequestValidationError, serializer_error_items
-from referrals.api.parsers import chunked_body_buffer
+from referrals.api.parsers import request_json
 from referrals.api.schema import (
     BRAND_ID_PARAM,
     COMMON_ERRORS,
@@ -69,8 +69,7 @@ class ConnectionViewSet(BrandScopedMixin, viewsets.GenericViewSet):
     )
     def create(self, request, brand_id: str):
         brand = self.get_brand()
-        chunked_body_buffer(request._request)
-        data = request.data  # malformed JSON: a 400 (ParseError)
+        data = request_json(request)
         if request.stream is None:  # no body at all
             raise ValidationError(EMPTY_BODY)
         if not isinstance(data, dict):

@@ -439,3 +439,17 @@ def test_a_chunked_register_body_cut_short_is_400(api_client, brand, error):
     assert response.status_code == 400
     assert "could not be read" in response.json()["detail"]
     assert not Connection.objects.exists()
+
+
+def test_a_register_body_that_stops_arriving_is_400(api_client, brand):
+    # With a Content-Length, Django reads the body for DRF: the gunicorn worker's deadline
+    # (REQUEST_BODY_TIMEOUT, project/workers.py) raises TimeoutError from the socket, which
+    # Django turns into UnreadablePostError: that was a 500 (checked live on gunicorn too).
+    body = b'{"website": "example.com", "provider": "adobe_analytics"}'
+    late = BrokenBody(body[:20], TimeoutError("timed out"))
+    response = api_client.generic(
+        "POST", url(brand.pk), body, content_type="application/json", **{"wsgi.input": late}
+    )
+    assert response.status_code == 400
+    assert "could not be read" in response.json()["detail"]
+    assert not Connection.objects.exists()
