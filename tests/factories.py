@@ -1,6 +1,7 @@
 """Builders shared by the test modules: push events and requests, stored rows and pages."""
 
 import datetime as dt
+import io
 import json
 import math
 import random
@@ -367,3 +368,19 @@ def agent_push(client, connection, events, fmt="json", query="", **extra):
         body = "\n".join(json.dumps(e) for e in events)
         content_type = "application/x-ndjson"
     return client.post(agent_url(connection) + query, body, content_type=content_type, **extra)
+
+
+class BrokenBody(io.BytesIO):
+    """A request body as a WSGI server delivers one it cannot finish reading: the client
+    closed the connection before its end (gunicorn's NoMoreData, an OSError), sent malformed
+    chunk framing, or stopped sending (the TimeoutError of REQUEST_BODY_TIMEOUT)."""
+
+    def __init__(self, body: bytes, error: Exception):
+        super().__init__(body)
+        self.error = error
+
+    def read(self, size=-1):
+        """As gunicorn's reader: `size` bytes, or the error where the body breaks off."""
+        if size is None or size < 0 or self.tell() + size > len(self.getvalue()):
+            raise self.error
+        return super().read(size)

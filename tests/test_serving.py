@@ -1,6 +1,7 @@
 """gunicorn as a plain `gunicorn project.wsgi` starts it: gunicorn.conf.py's settings, and a
 request head trickled byte by byte holds no thread (the pages asked for touch no database)."""
 
+import contextlib
 import socket
 import subprocess
 import time
@@ -88,19 +89,29 @@ def test_pipelined_requests_and_oversized_heads(one_thread_server):
     assert exchange(port, endless).startswith(b"HTTP/1.1 431 ")
 
 
+@contextlib.contextmanager
+def slow_form(port: int, path: str):
+    """A connection that sent a form's head and the start of its body, and never the rest.
+
+    With a CSRF cookie, the CSRF check reads the form for its token: the body."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
+        + b"Cookie: csrftoken="
+        + b"a" * 32
+        + b"\r\n"
+        + b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
+        slow.sendall(head + b"username=a")
+        yield slow
+
+
 def test_a_trickled_body_holds_the_thread_only_until_its_deadline(one_thread_server):
     # A body is read by the thread serving the request: one that never ends held that thread
     # for good (gunicorn reads it with a blocking read and no deadline), and as many such
     # clients as threads stopped the service. It now has REQUEST_BODY_TIMEOUT (1 s here).
     port = one_thread_server
-    head = (
-        b"POST /accounts/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        # With a CSRF cookie, the CSRF check reads the form for its token: the body.
-        b"Cookie: csrftoken=" + b"a" * 32 + b"\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
-        slow.sendall(head + b"username=a")  # and never the rest
+    with slow_form(port, "/accounts/login/") as slow:
         # Served once the slow request gives up its thread (5-second socket timeout).
         assert exchange(port, LAST_REQUEST).startswith(b"HTTP/1.1 200 ")
         assert read_to_end(slow).startswith(b"HTTP/1.1 4")  # refused, then closed
@@ -110,12 +121,5 @@ def test_an_admin_form_whose_body_timed_out_is_a_400(one_thread_server):
     # The admin's NUL check reads the form before the CSRF check does: the body's read failed
     # there (Django's UnreadablePostError), a 500; the client's fault, a 400. (Elsewhere the
     # CSRF check reads it first and answers 403, or the form is empty.)
-    port = one_thread_server
-    head = (
-        b"POST /admin/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        b"Cookie: csrftoken=" + b"a" * 32 + b"\r\n"
-        b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n"
-    )
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as slow:
-        slow.sendall(head + b"username=a")  # and never the rest
+    with slow_form(one_thread_server, "/admin/login/") as slow:
         assert read_to_end(slow).startswith(b"HTTP/1.1 400 ")

@@ -13,6 +13,7 @@ from referrals.ingest.parse import TOO_DEEP
 from referrals.models import Connection, GoogleAnalyticsIntegration
 from referrals.tenancy.scoping import BRAND_NOT_FOUND, CONNECTION_NOT_FOUND
 from referrals.tenancy.services import api_key_create, api_key_revoke
+from tests.factories import BrokenBody
 
 pytestmark = pytest.mark.django_db
 
@@ -414,21 +415,6 @@ def test_an_empty_chunked_register_body_is_still_the_empty_body_400(api_client, 
     response = api_client.generic("POST", url(brand.pk), b"", **chunked(b""))
     assert response.status_code == 400
     assert "empty" in response.json()["detail"]
-
-
-class BrokenBody(io.BytesIO):
-    """A chunked body gunicorn cannot finish reading: the client closed the connection
-    before the last chunk (NoMoreData, an OSError), or sent malformed chunk framing."""
-
-    def __init__(self, body: bytes, error: Exception):
-        super().__init__(body)
-        self.error = error
-
-    def read(self, size=-1):
-        """As gunicorn's reader: `size` bytes, or the error where the body breaks off."""
-        if size is None or size < 0 or self.tell() + size > len(self.getvalue()):
-            raise self.error
-        return super().read(size)
 
 
 @pytest.mark.parametrize("error", [NoMoreData(b""), ChunkMissingTerminator(b"XX")])

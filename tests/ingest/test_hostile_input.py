@@ -19,6 +19,7 @@ from referrals.models import (
     SitemapPage,
 )
 from tests.factories import (
+    BrokenBody,
     event,
     post_raw,
     push,
@@ -304,21 +305,6 @@ def test_a_body_shorter_than_its_content_length_is_400_and_stores_nothing(
     assert response.status_code == 400
     assert "Content-Length" in response.json()["detail"]
     assert_nothing_stored()
-
-
-class BrokenBody(io.BytesIO):
-    """A chunked body gunicorn cannot finish reading: the client closed the connection
-    before the last chunk (NoMoreData, an OSError), or sent malformed chunk framing."""
-
-    def __init__(self, body: bytes, error: Exception):
-        super().__init__(body)
-        self.error = error
-
-    def read(self, size=-1):
-        """As gunicorn's reader: `size` bytes, or the error where the body breaks off."""
-        if size is None or size < 0 or self.tell() + size > len(self.getvalue()):
-            raise self.error
-        return super().read(size)
 
 
 @pytest.mark.parametrize(
