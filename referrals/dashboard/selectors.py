@@ -31,7 +31,7 @@ from referrals.models import (
     SitemapPage,
     WebsiteCrawl,
 )
-from referrals.reporting.pages import page_count, page_ranking, pages_totals
+from referrals.reporting.pages import page_count, page_ids_sql, page_ranking, pages_totals
 from referrals.reporting.rows import daily_counted, rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
@@ -267,8 +267,7 @@ def dashboard_totals(
     ):
         days = dashboard_daily_totals(connection=connection, window=window, filters=filters)
         return sum(days.values(), Totals())
-    pages = filters.pages.values_list("pk").query.sql_with_params()
-    sums = pages_totals(connection=connection, window=window, pages=pages)
+    sums = pages_totals(connection=connection, window=window, pages=page_ids_sql(filters.pages))
     return Totals.of_sums(*sums)
 
 
@@ -296,7 +295,7 @@ def dashboard_top_pages(
     rows = _rows_filtered(connection=connection, window=window, filters=filters)
     kept = None
     if filters.pages is not None:
-        kept = filters.pages.values_list("pk").query.sql_with_params()
+        kept = page_ids_sql(filters.pages)
 
     def ranked(page: int) -> tuple[list[int], int]:
         if filters.platform_id is not None:

@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Context, Decimal
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection as default_db
+from django.db.models import QuerySet
 
 from referrals.models import Connection, MonthlyPageTotal, ReferralRow
 from referrals.reporting.window import Window
@@ -41,6 +43,16 @@ class WindowParts:
     months: DayRange | None
     plus: list[DayRange] = field(default_factory=list)
     minus: list[DayRange] = field(default_factory=list)
+
+
+def page_ids_sql(pages: QuerySet) -> tuple[str, list]:
+    """SQL and params selecting the ids of `pages`, the `pages` argument of the functions
+    below. An empty queryset (`.none()`: a filter no page can match), which Django refuses to
+    compile (EmptyResultSet), selects no id."""
+    try:
+        return pages.order_by().values_list("pk").query.sql_with_params()
+    except EmptyResultSet:
+        return "SELECT 0 WHERE 1 = 0", []  # an integer column, as page_id is
 
 
 def _month_last(first: date) -> date:

@@ -31,7 +31,7 @@ from referrals.models import (
     SitemapPage,
     WebsiteCrawl,
 )
-from referrals.reporting.pages import page_platform_sums, pages_by_sessions
+from referrals.reporting.pages import page_ids_sql, page_platform_sums, pages_by_sessions
 from referrals.reporting.rows import rows_counted
 from referrals.reporting.totals import METRIC_SUMS, Totals
 from referrals.reporting.window import Window
@@ -345,16 +345,14 @@ def sitemap_export_rows(
     the window in SQL.
     """
     pages = _filtered_pages(site=site, filters=filters)
-    count = pages.count()
-    if count > max_rows:
+    if pages.count() > max_rows:
         raise TooManyRows(max_rows)
     sums = {}
-    # No page (a filter that matches nothing is an empty queryset): no SQL to compile for sums.
-    if with_metrics and site.connection is not None and count:
+    if with_metrics and site.connection is not None:
         sums = page_platform_sums(
             connection=site.connection,
             window=window,
-            pages=pages.order_by().values("pk").query.sql_with_params(),
+            pages=page_ids_sql(pages),
             first=window.first_bucket(),
             last=window.last_bucket(),
         )
