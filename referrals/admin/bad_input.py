@@ -14,8 +14,6 @@ NUL_REFUSED = "A NUL character is not allowed in an admin request."
 # The form is read here, before the CSRF check (which forgives an unreadable body with a 403):
 # a body cut short or late (REQUEST_BODY_TIMEOUT, project/workers.py) was a 500.
 UNREADABLE_FORM = "The request body could not be read: it did not arrive in time or was cut short."
-
-
 TEXT = "text/plain; charset=utf-8"
 
 

@@ -27,10 +27,10 @@ def request_json(request):
     """The parsed JSON body of a DRF request, its chunked body read first (below); a body the
     server could not deliver whole (cut short, or late past REQUEST_BODY_TIMEOUT) is a 400:
     DRF reads Django's request.body, whose UnreadablePostError was a 500."""
-    chunked_body_buffer(request._request)
     try:
+        chunked_body_buffer(request._request)
         return request.data  # malformed JSON: a 400 (ParseError)
-    except UnreadablePostError as exc:
+    except (UnreadableBody, UnreadablePostError) as exc:
         raise ParseError(UNREADABLE_BODY) from exc
 
 
@@ -46,10 +46,7 @@ def chunked_body_buffer(request) -> None:
     if meta.get("CONTENT_LENGTH") or not meta.get("wsgi.input_terminated"):
         return
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    try:
-        body = body_read(meta["wsgi.input"].read, limit + 1)
-    except UnreadableBody as exc:
-        raise ParseError(str(exc)) from exc
+    body = body_read(meta["wsgi.input"].read, limit + 1)  # UnreadableBody: request_json's 400
     if len(body) > limit:
         raise RequestDataTooBig("Request body exceeded settings.DATA_UPLOAD_MAX_MEMORY_SIZE.")
     if body:
