@@ -7,8 +7,9 @@ plain table as large as the service's: "Performance yardsticks" in the spec); th
 into the service's own table (its indexes and triggers); the naive reference (DRF
 ModelSerializer(many=True) + update_or_create per row, 1,000 rows timed and scaled); their
 ratios; sustained ingest of 1 and 4 clients to 4 workers; the worker's peak memory; a
-10,000-row push on the SQLite default; and parse + validate of one batch in process (no HTTP,
-no database), to compare schema changes without the database's noise.
+10,000-row push on the SQLite default; parse + validate of one batch in process (no HTTP,
+no database), to compare schema changes without the database's noise; and what each rollup
+and index of the service's table costs the merge statement (bench/push_parts.py).
 """
 
 import http.client
@@ -41,6 +42,7 @@ os.environ["PUSH_RATE_LIMIT"] = "100000/min"
 
 PUSHES = int(os.environ.get("BENCH_PUSHES", "9"))
 PRELOAD_ROWS = int(os.environ.get("BENCH_PRELOAD_ROWS", "1000000"))
+PART_ROUNDS = 7  # rounds of bench/push_parts.py (every variant once a round)
 # The preloaded days end here; push i ends i days later, still in the past (dates later than
 # tomorrow are refused).
 END = datetime.now(UTC).date() - timedelta(days=PUSHES + 2)
@@ -140,41 +142,49 @@ _ASSIGN = (
 )
 
 
-def _copy_merge(dsn_kwargs: dict, records: list[tuple], merge_sql: str, params: list) -> float:
-    """Seconds to COPY `records` into a temporary table `batch` and run `merge_sql` (its
+def batch_copy(cur, records: list[tuple]) -> None:
+    """COPY `records` into a temporary table `batch`, dropped at the transaction's end."""
+    cur.execute(
+        "CREATE TEMP TABLE batch (date date, page_id bigint, raw_referrer_value text,"
+        " raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint,"
+        " transactions bigint, purchase_revenue numeric(17,4), batch_id text)"
+        " ON COMMIT DROP"
+    )
+    with cur.copy(f"COPY batch ({_FLOOR_COLUMNS}) FROM STDIN") as copy:
+        for record in records:
+            copy.write_row(record)
+
+
+def _copy_merge(dsn_kwargs: dict, records: list[tuple], merge: tuple[str, list]) -> float:
+    """Seconds to COPY `records` into a temporary table `batch` and run `merge` (its
     INSERT ... SELECT ... FROM batch ON CONFLICT DO UPDATE), commit included: raw psycopg."""
     import psycopg
 
     with psycopg.connect(**dsn_kwargs) as conn:
         started = time.perf_counter()
         with conn.cursor() as cur:
-            cur.execute(
-                "CREATE TEMP TABLE batch (date date, page_id bigint, raw_referrer_value text,"
-                " raw_page_value text, platform_id bigint, pageviews bigint, sessions bigint,"
-                " transactions bigint, purchase_revenue numeric(17,4), batch_id text)"
-                " ON COMMIT DROP"
-            )
-            with cur.copy(f"COPY batch ({_FLOOR_COLUMNS}) FROM STDIN") as copy:
-                for record in records:
-                    copy.write_row(record)
-            cur.execute(merge_sql, params)
+            batch_copy(cur, records)
+            cur.execute(*merge)
         conn.commit()
         return time.perf_counter() - started
 
 
-def floor_merge(dsn_kwargs: dict, connection, records: list[tuple]) -> float:
-    """COPY + one INSERT ... ON CONFLICT DO UPDATE into the service's own table (its indexes
-    and triggers included), raw psycopg: what the table's design costs at best."""
+def own_merge_sql(connection) -> tuple[str, list]:
+    """The merge of `batch` into the service's own table, and its parameters."""
     cols = _FLOOR_COLUMNS
-    return _copy_merge(
-        dsn_kwargs,
-        records,
+    return (
         f"INSERT INTO referrals_referralrow (connection_id, brand_id, updated_at, {cols}) "
         f"SELECT %s, %s, now(), {cols} FROM batch "
         "ON CONFLICT (brand_id, connection_id, date, page_id, raw_referrer_value) "
         f"DO UPDATE SET {_ASSIGN}",
         [connection.pk, connection.brand_id],
     )
+
+
+def floor_merge(dsn_kwargs: dict, connection, records: list[tuple]) -> float:
+    """COPY + one INSERT ... ON CONFLICT DO UPDATE into the service's own table (its indexes
+    and triggers included), raw psycopg: what the table's design costs at best."""
+    return _copy_merge(dsn_kwargs, records, own_merge_sql(connection))
 
 
 FLOOR_TABLE = "bench_merge_floor"
@@ -214,18 +224,21 @@ def spec_floor_create(dsn_kwargs: dict) -> int:
         return cur.fetchone()[0]
 
 
-def spec_floor_merge(dsn_kwargs: dict, connection, records: list[tuple]) -> float:
-    """COPY the push's rows into a temporary table and merge them into the floor table with
-    one INSERT ... ON CONFLICT DO UPDATE, raw psycopg: the spec's merge floor."""
-    return _copy_merge(
-        dsn_kwargs,
-        records,
+def spec_merge_sql(connection) -> tuple[str, list]:
+    """The merge of `batch` into the spec's floor table, and its parameters."""
+    return (
         f"INSERT INTO {FLOOR_TABLE} (tenant_id, connection_id, website, updated_at, "
         f"{_FLOOR_COLUMNS}) SELECT %s, %s, %s, now(), {_FLOOR_COLUMNS} FROM batch "
         "ON CONFLICT (tenant_id, connection_id, date, page_id, raw_referrer_value) "
         f"DO UPDATE SET {_ASSIGN}",
         [connection.brand_id, connection.pk, connection.website],
     )
+
+
+def spec_floor_merge(dsn_kwargs: dict, connection, records: list[tuple]) -> float:
+    """COPY the push's rows into a temporary table and merge them into the floor table with
+    one INSERT ... ON CONFLICT DO UPDATE, raw psycopg: the spec's merge floor."""
+    return _copy_merge(dsn_kwargs, records, spec_merge_sql(connection))
 
 
 def naive_per_row(connection, events: list[dict]) -> float:
@@ -410,6 +423,13 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+    from bench.push_parts import part_costs, part_costs_print  # imports this module
+
+    part_batches = [
+        floor_records(connection, make_batch(2000 + i, END + timedelta(days=PUSHES)))
+        for i in range(PART_ROUNDS)
+    ]
+    parts = part_costs(dsn_from_settings(), connection, part_batches)
     one_client, four_clients = sustained_ingest(free_port())
     naive = statistics.median(
         naive_per_row(connection, make_batch(5000 + i, END)) for i in range(3)
@@ -467,6 +487,7 @@ def main() -> None:
     print(f"  {'naive / push':<44}{naive / push_s:8.1f}     (target >= 40)")
     print(f"  {'worker peak extra memory':<44}{(peak - baseline) / 1024:8.1f} MB  (target <= 150)")
     print(f"  {'SQLite push':<44}{statistics.median(sqlite_times):8.2f} s   (target < 1.5)")
+    part_costs_print(parts, len(part_batches[0]))
     print(calibration_line())
 
 
