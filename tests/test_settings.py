@@ -23,6 +23,13 @@ SETTINGS_ENV = (
     "PUSH_RATE_LIMIT",
     "CACHE_URL",
     "TRUSTED_PROXY_COUNT",
+    "CRAWL_PRIVATE_ADDRESSES",
+    "CRAWL_DELAY_SECONDS",
+    "METRICS_TOKEN",
+    "PUSH_LOG_RETENTION_DAYS",
+    "DROPPED_REFERRERS_PER_CONNECTION",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
     "DJANGO_SETTINGS_MODULE",
 )
 READ_SETTINGS = """
@@ -36,6 +43,7 @@ print(json.dumps({
     "throttle_rates": s.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
     "cache": s.CACHES["default"],
     "ssl_redirect": getattr(s, "SECURE_SSL_REDIRECT", False),
+    "crawl_private_addresses": s.CRAWL_PRIVATE_ADDRESSES,
 }, default=str))
 """
 
@@ -196,9 +204,30 @@ def test_debug_allowed_hosts_and_rate_limits_come_from_the_environment():
     assert defaults["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("Yes", True), ("0", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("Yes", True), (" on ", True), ("0", False), ("OFF", False)]
+)
 def test_booleans_are_read_leniently(raw, expected):
     assert settings_with(DEBUG=raw)["debug"] is expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("SECURE_DEPLOY", "ture"), ("DEBUG", "enabled"), ("CRAWL_PRIVATE_ADDRESSES", "2")],
+)
+def test_a_boolean_neither_true_nor_false_is_refused_at_start(variable, raw):
+    # SECURE_DEPLOY=ture was read as false: no HTTPS redirect, no secure cookies, no HSTS, and
+    # nothing said so.
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: raw})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {variable} must be true or false" in result.stderr
+    assert repr(raw) in result.stderr
+
+
+def test_an_empty_boolean_means_the_default():
+    values = settings_with(DEBUG="", SECURE_DEPLOY=" ", CRAWL_PRIVATE_ADDRESSES="")
+    assert (values["debug"], values["ssl_redirect"]) == (False, False)
+    assert values["crawl_private_addresses"] is False
 
 
 def test_secure_deploy_requires_a_secret_key():
