@@ -10,7 +10,7 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
-from project.env import env_bool
+from project.env import env_bool, env_int, env_seconds
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -116,7 +116,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         # Empty (`DATABASE_URL=` in an env file) means unset: the embedded default.
         os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -178,7 +178,7 @@ AXES_CLIENT_IP_CALLABLE = "referrals.security.login.client_ip_address"
 AXES_ENABLE_ADMIN = False  # its pages would list every organization's users and addresses
 # Reverse proxies in front of gunicorn that append to X-Forwarded-For (nginx: 1). 0 counts by
 # the TCP peer: the header is then never read, since any client can write it.
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -195,7 +195,8 @@ CRAWL_USER_AGENT_TOKEN = "AIReferralsBot"
 CRAWL_CONTACT_URL = os.environ.get("CRAWL_CONTACT_URL", "https://referrals.example.com/crawler")
 CRAWL_MAX_PAGES = 5000
 CRAWL_CONCURRENCY = 4
-CRAWL_DELAY_SECONDS = float(os.environ.get("CRAWL_DELAY_SECONDS", "0.25"))  # per host
+# Seconds between two requests to one host.
+CRAWL_DELAY_SECONDS = env_seconds("CRAWL_DELAY_SECONDS", 0.25, minimum=0, allow_minimum=True)
 CRAWL_TIMEOUT_SECONDS = 10.0  # a whole request: connect, headers and body
 CRAWL_MAX_PAGE_BYTES = 2 * 1024 * 1024
 # The crawl connects to public internet addresses only (a customer names the website, so it
@@ -299,8 +300,11 @@ if SECURE_DEPLOY:
 METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
 # `manage.py prune` deletes push logs older than this, and keeps this many dropped-referrer
 # tallies per connection (the most frequent).
-PUSH_LOG_RETENTION_DAYS = int(os.environ.get("PUSH_LOG_RETENTION_DAYS", "90"))
-DROPPED_REFERRERS_PER_CONNECTION = int(os.environ.get("DROPPED_REFERRERS_PER_CONNECTION", "1000"))
+# The bounds are those of `prune`'s own --days and --keep-dropped.
+PUSH_LOG_RETENTION_DAYS = env_int("PUSH_LOG_RETENTION_DAYS", 90, minimum=1, maximum=36_500)
+DROPPED_REFERRERS_PER_CONNECTION = env_int(
+    "DROPPED_REFERRERS_PER_CONNECTION", 1000, minimum=1, maximum=2**31 - 1
+)
 # `plain` (default) or `json`: one JSON object per line, for log pipelines.
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:

@@ -44,6 +44,9 @@ print(json.dumps({
     "cache": s.CACHES["default"],
     "ssl_redirect": getattr(s, "SECURE_SSL_REDIRECT", False),
     "crawl_private_addresses": s.CRAWL_PRIVATE_ADDRESSES,
+    "crawl_delay": s.CRAWL_DELAY_SECONDS,
+    "trusted_proxy_count": s.TRUSTED_PROXY_COUNT,
+    "retention": [s.PUSH_LOG_RETENTION_DAYS, s.DROPPED_REFERRERS_PER_CONNECTION],
 }, default=str))
 """
 
@@ -337,3 +340,54 @@ def test_rate_limits_take_drfs_periods(rate):
 def test_an_empty_rate_limit_means_the_default():
     rates = settings_with(API_RATE_LIMIT="", PUSH_RATE_LIMIT=" ")["throttle_rates"]
     assert rates == {"api_key": "600/min", "push": "120/min"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("CONN_MAX_AGE", "abc"),
+        ("CONN_MAX_AGE", "-5"),
+        ("TRUSTED_PROXY_COUNT", "one"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+        ("PUSH_LOG_RETENTION_DAYS", "-3"),
+        ("PUSH_LOG_RETENTION_DAYS", "0"),
+        ("DROPPED_REFERRERS_PER_CONNECTION", "-1"),
+        ("CRAWL_DELAY_SECONDS", "nan"),
+        ("CRAWL_DELAY_SECONDS", "-1"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_at_start(variable, raw):
+    # A word was a bare ValueError traceback; a negative count or retention was taken as is
+    # (PUSH_LOG_RETENTION_DAYS=-3 waited for prune to refuse it at night, a negative crawl delay
+    # meant none).
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: raw})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {variable} must be" in result.stderr
+    assert repr(raw) in result.stderr
+
+
+def test_an_empty_number_means_the_default():
+    values = settings_with(
+        DATABASE_URL="postgres://referrals@db.internal/referrals",
+        CONN_MAX_AGE="",
+        TRUSTED_PROXY_COUNT=" ",
+        PUSH_LOG_RETENTION_DAYS="",
+        DROPPED_REFERRERS_PER_CONNECTION="",
+        CRAWL_DELAY_SECONDS="",
+    )
+    assert values["database"]["CONN_MAX_AGE"] == 60
+    assert values["trusted_proxy_count"] == 0
+    assert values["retention"] == [90, 1000]
+    assert values["crawl_delay"] == 0.25
+
+
+def test_numbers_in_range_are_taken():
+    values = settings_with(
+        TRUSTED_PROXY_COUNT="2",
+        PUSH_LOG_RETENTION_DAYS="30",
+        DROPPED_REFERRERS_PER_CONNECTION="1",
+        CRAWL_DELAY_SECONDS="0",
+    )
+    assert values["trusted_proxy_count"] == 2
+    assert values["retention"] == [30, 1]
+    assert values["crawl_delay"] == 0.0
