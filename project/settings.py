@@ -306,9 +306,15 @@ DROPPED_REFERRERS_PER_CONNECTION = env_int(
     "DROPPED_REFERRERS_PER_CONNECTION", 1000, minimum=1, maximum=2**31 - 1
 )
 # `plain` (default) or `json`: one JSON object per line, for log pipelines.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or "plain"
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# In any case (logging takes upper case only, and said "Unable to configure root logger").
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}."
+    )
 
 LOGGING = {
     "version": 1,
@@ -325,7 +331,7 @@ LOGGING = {
             "filters": ["request_id"],
         },
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter

@@ -47,6 +47,7 @@ print(json.dumps({
     "crawl_delay": s.CRAWL_DELAY_SECONDS,
     "trusted_proxy_count": s.TRUSTED_PROXY_COUNT,
     "retention": [s.PUSH_LOG_RETENTION_DAYS, s.DROPPED_REFERRERS_PER_CONNECTION],
+    "log": [s.LOGGING["root"]["level"], s.LOG_FORMAT],
 }, default=str))
 """
 
@@ -391,3 +392,25 @@ def test_numbers_in_range_are_taken():
     assert values["trusted_proxy_count"] == 2
     assert values["retention"] == [30, 1]
     assert values["crawl_delay"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("level", "log_format", "expected"),
+    [
+        ("debug", "JSON", ["DEBUG", "json"]),
+        (" Warning ", "", ["WARNING", "plain"]),
+        ("", " ", ["INFO", "plain"]),
+    ],
+)
+def test_log_level_and_format_in_any_case_empty_the_default(level, log_format, expected):
+    # LOG_LEVEL=debug (or LOG_LEVEL=) stopped every start with logging's "Unable to configure
+    # root logger", which does not name the variable.
+    assert settings_with(LOG_LEVEL=level, LOG_FORMAT=log_format)["log"] == expected
+    result = run(["manage.py", "check"], SECRET_KEY=random_secret_key(), LOG_LEVEL=level)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_log_level_is_refused_at_start():
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), LOG_LEVEL="loud")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: LOG_LEVEL must be one of DEBUG, INFO, WARNING" in result.stderr
