@@ -297,7 +297,7 @@ if SECURE_DEPLOY:
 
 # Operations (docs/operations.md). /metrics answers 404 while METRICS_TOKEN is unset, and
 # otherwise only to `Authorization: Bearer <METRICS_TOKEN>`.
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()  # as the scrape's token is read
 # `manage.py prune` deletes push logs older than this, and keeps this many dropped-referrer
 # tallies per connection (the most frequent).
 # The bounds are those of `prune`'s own --days and --keep-dropped.

@@ -48,6 +48,7 @@ print(json.dumps({
     "trusted_proxy_count": s.TRUSTED_PROXY_COUNT,
     "retention": [s.PUSH_LOG_RETENTION_DAYS, s.DROPPED_REFERRERS_PER_CONNECTION],
     "log": [s.LOGGING["root"]["level"], s.LOG_FORMAT],
+    "metrics_token": s.METRICS_TOKEN,
 }, default=str))
 """
 
@@ -414,3 +415,13 @@ def test_an_unknown_log_level_is_refused_at_start():
     result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), LOG_LEVEL="loud")
     assert result.returncode != 0
     assert "ImproperlyConfigured: LOG_LEVEL must be one of DEBUG, INFO, WARNING" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("s3cret ", "s3cret"), ("\ts3cret\n", "s3cret"), (" ", "")]
+)
+def test_the_metrics_token_is_read_without_surrounding_blanks(raw, expected):
+    # The scrape's token is compared stripped: a token set with a trailing blank or newline (an
+    # env file, `$(cat token)` kept verbatim) answered 401 to every scrape, and a blank one
+    # turned /metrics on with no token that could ever match.
+    assert settings_with(METRICS_TOKEN=raw)["metrics_token"] == expected
