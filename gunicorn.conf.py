@@ -9,7 +9,10 @@ import os
 import shutil
 import tempfile
 
-workers = int(os.environ.get("WORKERS", "2"))  # about one per core
+from project.env import env_int
+
+# About one per core. 0 would start a master that listens and never answers.
+workers = env_int("WORKERS", 2, minimum=1)
 # gthread, except that the main loop reads each request head and a thread gets the connection
 # only once it is complete: a connection trickling its headers holds no thread. With the sync
 # worker or plain gthread, as many slow connections as workers (or threads) stop the service.
