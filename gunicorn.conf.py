@@ -28,6 +28,10 @@ keepalive = 5  # seconds an idle kept-alive connection is kept (nginx reuses the
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
+# No control socket (gunicornc): its default path is one per user, so every master on a host
+# took it over from the one before and the first to exit removed it for all. Reload with
+# `kill -HUP <master pid>` (docs/operations.md).
+control_socket_disable = True
 # LOG_FORMAT=json (settings.py): gunicorn's own lines in the application's JSON as well, so a
 # log pipeline reads one format on stderr (project/gunicorn_logging.py).
 if os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json":

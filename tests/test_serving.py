@@ -182,3 +182,27 @@ def test_gunicorn_reads_empty_values_as_the_defaults():
         check=True,
     ).stdout
     assert body_timeout.strip() == "60.0"
+
+
+def test_masters_on_one_host_share_no_control_socket(tmp_path):
+    # gunicorn 25+ opens a control socket (gunicornc) at one path per user, $HOME/.gunicorn/
+    # gunicorn.ctl: every master on a host took it over from the one before (so `gunicornc -c
+    # "worker add 2"` or a shutdown reached whichever service started last), and the first to
+    # exit removed it for all. The docs restart with `kill -HUP <master pid>`.
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    env = {
+        "HOME": str(tmp_path),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+    }
+    servers = []
+    try:
+        for _ in range(2):
+            servers.append(start_gunicorn(env, free_port()))
+        assert not (tmp_path / ".gunicorn").exists()
+        assert list(runtime.iterdir()) == []
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(20)
