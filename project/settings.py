@@ -319,7 +319,10 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "referrals.middleware.RequestIDLogFilter"}},
+    "filters": {
+        "request_id": {"()": "referrals.middleware.RequestIDLogFilter"},
+        "client_error": {"()": "referrals.ops.logs.ClientErrorLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "referrals.ops.logs.JsonFormatter"},
@@ -336,5 +339,7 @@ LOGGING = {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter
         "httpx": {"level": "WARNING"},  # the crawl and the demo push: not a line per request
+        # A Host not in ALLOWED_HOSTS: one WARNING line, not an ERROR with a traceback.
+        "django.security.DisallowedHost": {"filters": ["client_error"]},
     },
 }
