@@ -49,11 +49,17 @@ SECRET_KEY_FALLBACKS = [
     key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
 ]
 
+# Empty means the default, as for DATABASE_URL (an empty list answered every request 400).
 ALLOWED_HOSTS = [
     h.strip()
-    for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    for h in (os.environ.get("ALLOWED_HOSTS", "").strip() or "localhost,127.0.0.1,[::1]").split(",")
     if h.strip()
 ]
+if any("/" in host for host in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS takes host names, comma-separated (referrals.example.com), not URLs: "
+        f"{os.environ['ALLOWED_HOSTS']!r}."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

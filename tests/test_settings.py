@@ -425,3 +425,16 @@ def test_the_metrics_token_is_read_without_surrounding_blanks(raw, expected):
     # env file, `$(cat token)` kept verbatim) answered 401 to every scrape, and a blank one
     # turned /metrics on with no token that could ever match.
     assert settings_with(METRICS_TOKEN=raw)["metrics_token"] == expected
+
+
+@pytest.mark.parametrize("hosts", ["https://referrals.example.com", "referrals.example.com/admin"])
+def test_allowed_hosts_with_a_scheme_or_path_is_refused_at_start(hosts):
+    # A URL where a host name goes matched no request: every page a 400, and nothing said why.
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), ALLOWED_HOSTS=hosts)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: ALLOWED_HOSTS takes host names" in result.stderr
+
+
+def test_empty_allowed_hosts_means_the_default():
+    # `ALLOWED_HOSTS=` was an empty list: every request a 400.
+    assert settings_with(ALLOWED_HOSTS=" ")["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]
