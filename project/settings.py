@@ -1,5 +1,6 @@
 """Settings read from the environment; SQLite is the embedded default."""
 
+import importlib.util
 import os
 import re
 import secrets
@@ -243,6 +244,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 
+def cache_client_required(package: str) -> None:
+    """Django imports a cache's client at its first use: without it the service started,
+    /readyz said ready, and every API request (its rate limit counts in the cache) was a 500."""
+    if importlib.util.find_spec(package) is None:
+        raise ImproperlyConfigured(
+            f"CACHE_URL needs the {package} package, which is not installed: "
+            f".venv/bin/pip install {package}"
+        )
+
+
 def cache_from_url(url: str) -> dict:
     """CACHE_URL: unset for the database cache, redis[s]://..., memcached://host:port[,...]."""
     scheme, _, location = url.partition("://")
@@ -255,9 +266,11 @@ def cache_from_url(url: str) -> dict:
             "LOCATION": "referrals_cache",
             "OPTIONS": {"MAX_ENTRIES": 10_000},
         }
-    if scheme in {"redis", "rediss"}:  # needs the redis package
+    if scheme in {"redis", "rediss"}:
+        cache_client_required("redis")
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
-    if scheme == "memcached":  # needs the pymemcache package; unix:/path for a socket
+    if scheme == "memcached":  # unix:/path for a socket
+        cache_client_required("pymemcache")
         return {
             "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
             "LOCATION": location.split(","),

@@ -1,5 +1,6 @@
 """Settings from the environment, read in a fresh interpreter (no database connection)."""
 
+import importlib.util
 import json
 import os
 import secrets
@@ -151,8 +152,11 @@ def test_the_default_cache_is_the_database_shared_by_every_worker():
         ),
     ],
 )
-def test_cache_url_points_the_cache_at_redis_or_memcached(url, backend, location):
-    cache = settings_with(CACHE_URL=url)["cache"]
+def test_cache_url_points_the_cache_at_redis_or_memcached(url, backend, location, tmp_path):
+    for client in ("redis", "pymemcache"):  # stand-ins: the clients are not in .venv
+        (tmp_path / client).mkdir()
+        (tmp_path / client / "__init__.py").write_text("")
+    cache = settings_with(CACHE_URL=url, PYTHONPATH=str(tmp_path))["cache"]
     assert cache["BACKEND"] == f"django.core.cache.backends.{backend}"
     assert cache["LOCATION"] == location
 
@@ -163,6 +167,21 @@ def test_an_unknown_cache_url_is_refused_without_echoing_it():
     )
     assert result.returncode != 0
     assert "CACHE_URL: unknown scheme 'mongo'" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "client"),
+    [("redis://:hunter2@cache.internal:6379/0", "redis"), ("memcached://mc1:11211", "pymemcache")],
+)
+def test_a_cache_url_whose_client_is_not_installed_is_refused_at_start(url, client):
+    # Django imports the client at the first use of the cache: the service started, /readyz
+    # said ready, and every API request (the rate limit counts in the cache) was a 500.
+    if importlib.util.find_spec(client):
+        pytest.skip(f"{client} is installed here")
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), CACHE_URL=url)
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: CACHE_URL needs the {client} package" in result.stderr
     assert "hunter2" not in result.stderr
 
 
