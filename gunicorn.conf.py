@@ -9,7 +9,10 @@ import os
 import shutil
 import tempfile
 
-workers = int(os.environ.get("WORKERS", "2"))  # about one per core
+from project.env import env_int
+
+# About one per core. 0 would start a master that listens and never answers.
+workers = env_int("WORKERS", 2, minimum=1)
 # gthread, except that the main loop reads each request head and a thread gets the connection
 # only once it is complete: a connection trickling its headers holds no thread. With the sync
 # worker or plain gthread, as many slow connections as workers (or threads) stop the service.
@@ -25,6 +28,10 @@ keepalive = 5  # seconds an idle kept-alive connection is kept (nginx reuses the
 limit_request_line = 4094
 limit_request_fields = 50
 limit_request_field_size = 8190
+# No control socket (gunicornc): its default path is one per user, so every master on a host
+# took it over from the one before and the first to exit removed it for all. Reload with
+# `kill -HUP <master pid>` (docs/operations.md).
+control_socket_disable = True
 # LOG_FORMAT=json (settings.py): gunicorn's own lines in the application's JSON as well, so a
 # log pipeline reads one format on stderr (project/gunicorn_logging.py).
 if os.environ.get("LOG_FORMAT", "plain").strip().lower() == "json":

@@ -1,5 +1,6 @@
 """Settings read from the environment; SQLite is the embedded default."""
 
+import importlib.util
 import os
 import re
 import secrets
@@ -10,14 +11,9 @@ import dj_database_url
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
+from project.env import env_bool, env_int, env_seconds
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def env_rate(name: str, default: str) -> str:
@@ -54,11 +50,17 @@ SECRET_KEY_FALLBACKS = [
     key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
 ]
 
+# Empty means the default, as for DATABASE_URL (an empty list answered every request 400).
 ALLOWED_HOSTS = [
     h.strip()
-    for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    for h in (os.environ.get("ALLOWED_HOSTS", "").strip() or "localhost,127.0.0.1,[::1]").split(",")
     if h.strip()
 ]
+if any("/" in host for host in ALLOWED_HOSTS):
+    raise ImproperlyConfigured(
+        "ALLOWED_HOSTS takes host names, comma-separated (referrals.example.com), not URLs: "
+        f"{os.environ['ALLOWED_HOSTS']!r}."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -121,7 +123,7 @@ DATABASES = {
     "default": dj_database_url.parse(
         # Empty (`DATABASE_URL=` in an env file) means unset: the embedded default.
         os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_max_age=env_int("CONN_MAX_AGE", 60, minimum=0),
         conn_health_checks=True,
     )
 }
@@ -183,7 +185,7 @@ AXES_CLIENT_IP_CALLABLE = "referrals.security.login.client_ip_address"
 AXES_ENABLE_ADMIN = False  # its pages would list every organization's users and addresses
 # Reverse proxies in front of gunicorn that append to X-Forwarded-For (nginx: 1). 0 counts by
 # the TCP peer: the header is then never read, since any client can write it.
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -200,7 +202,8 @@ CRAWL_USER_AGENT_TOKEN = "AIReferralsBot"
 CRAWL_CONTACT_URL = os.environ.get("CRAWL_CONTACT_URL", "https://referrals.example.com/crawler")
 CRAWL_MAX_PAGES = 5000
 CRAWL_CONCURRENCY = 4
-CRAWL_DELAY_SECONDS = float(os.environ.get("CRAWL_DELAY_SECONDS", "0.25"))  # per host
+# Seconds between two requests to one host.
+CRAWL_DELAY_SECONDS = env_seconds("CRAWL_DELAY_SECONDS", 0.25, minimum=0, allow_minimum=True)
 CRAWL_TIMEOUT_SECONDS = 10.0  # a whole request: connect, headers and body
 CRAWL_MAX_PAGE_BYTES = 2 * 1024 * 1024
 # The crawl connects to public internet addresses only (a customer names the website, so it
@@ -241,6 +244,16 @@ SPECTACULAR_SETTINGS = {
 }
 
 
+def cache_client_required(package: str) -> None:
+    """Django imports a cache's client at its first use: without it the service started,
+    /readyz said ready, and every API request (its rate limit counts in the cache) was a 500."""
+    if importlib.util.find_spec(package) is None:
+        raise ImproperlyConfigured(
+            f"CACHE_URL needs the {package} package, which is not installed: "
+            f".venv/bin/pip install {package}"
+        )
+
+
 def cache_from_url(url: str) -> dict:
     """CACHE_URL: unset for the database cache, redis[s]://..., memcached://host:port[,...]."""
     scheme, _, location = url.partition("://")
@@ -253,9 +266,11 @@ def cache_from_url(url: str) -> dict:
             "LOCATION": "referrals_cache",
             "OPTIONS": {"MAX_ENTRIES": 10_000},
         }
-    if scheme in {"redis", "rediss"}:  # needs the redis package
+    if scheme in {"redis", "rediss"}:
+        cache_client_required("redis")
         return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
-    if scheme == "memcached":  # needs the pymemcache package; unix:/path for a socket
+    if scheme == "memcached":  # unix:/path for a socket
+        cache_client_required("pymemcache")
         return {
             "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
             "LOCATION": location.split(","),
@@ -301,20 +316,32 @@ if SECURE_DEPLOY:
 
 # Operations (docs/operations.md). /metrics answers 404 while METRICS_TOKEN is unset, and
 # otherwise only to `Authorization: Bearer <METRICS_TOKEN>`.
-METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "").strip()  # as the scrape's token is read
 # `manage.py prune` deletes push logs older than this, and keeps this many dropped-referrer
 # tallies per connection (the most frequent).
-PUSH_LOG_RETENTION_DAYS = int(os.environ.get("PUSH_LOG_RETENTION_DAYS", "90"))
-DROPPED_REFERRERS_PER_CONNECTION = int(os.environ.get("DROPPED_REFERRERS_PER_CONNECTION", "1000"))
+# The bounds are those of `prune`'s own --days and --keep-dropped.
+PUSH_LOG_RETENTION_DAYS = env_int("PUSH_LOG_RETENTION_DAYS", 90, minimum=1, maximum=36_500)
+DROPPED_REFERRERS_PER_CONNECTION = env_int(
+    "DROPPED_REFERRERS_PER_CONNECTION", 1000, minimum=1, maximum=2**31 - 1
+)
 # `plain` (default) or `json`: one JSON object per line, for log pipelines.
-LOG_FORMAT = os.environ.get("LOG_FORMAT", "plain").strip().lower()
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "").strip().lower() or "plain"
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# In any case (logging takes upper case only, and said "Unable to configure root logger").
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "").strip().upper() or "INFO"
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not {LOG_LEVEL!r}."
+    )
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "referrals.middleware.RequestIDLogFilter"}},
+    "filters": {
+        "request_id": {"()": "referrals.middleware.RequestIDLogFilter"},
+        "client_error": {"()": "referrals.ops.logs.ClientErrorLogFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {"()": "referrals.ops.logs.JsonFormatter"},
@@ -326,10 +353,12 @@ LOGGING = {
             "filters": ["request_id"],
         },
     },
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         "axes": {"level": "WARNING"},  # failures and lock-outs, not its per-request chatter
         "httpx": {"level": "WARNING"},  # the crawl and the demo push: not a line per request
+        # A Host not in ALLOWED_HOSTS: one WARNING line, not an ERROR with a traceback.
+        "django.security.DisallowedHost": {"filters": ["client_error"]},
     },
 }

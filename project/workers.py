@@ -1,12 +1,13 @@
 """gunicorn's gthread worker, with each request head read by the main loop before a thread."""
 
 import contextlib
-import os
 import selectors
 import time
 from functools import partial
 
 from gunicorn.workers.gthread import ThreadWorker
+
+from project.env import env_seconds
 
 # Seconds a connection has to send a whole request head, once it has sent its first byte
 # (a new connection: from its accept). Real clients and nginx send a head in one packet.
@@ -14,7 +15,8 @@ HEAD_TIMEOUT = 10.0
 _READ = 64 * 1024
 # Seconds a request's body has to arrive, from the moment its head is complete: a 5 MiB push
 # takes under 1 s on a LAN (and nginx in front sends it at once), 42 s at 1 Mbit/s.
-BODY_TIMEOUT = float(os.environ.get("REQUEST_BODY_TIMEOUT", "60"))
+# 0 or less would make every body late (every push a 400), NaN none: refused at start.
+BODY_TIMEOUT = env_seconds("REQUEST_BODY_TIMEOUT", 60.0, minimum=0, allow_minimum=False)
 HEAD_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
     b"Connection: close\r\nContent-Length: 0\r\n\r\n"

@@ -2,6 +2,8 @@
 request head trickled byte by byte holds no thread (the pages asked for touch no database)."""
 
 import contextlib
+import os
+import re
 import socket
 import subprocess
 import time
@@ -123,3 +125,84 @@ def test_an_admin_form_whose_body_timed_out_is_a_400(one_thread_server):
     # CSRF check reads it first and answers 403, or the form is empty.)
     with slow_form(one_thread_server, "/admin/login/") as slow:
         assert read_to_end(slow).startswith(b"HTTP/1.1 400 ")
+
+
+def gunicorn_start(**env: str) -> subprocess.CompletedProcess:
+    """A start that is expected to stop by itself (refused settings)."""
+    return subprocess.run(
+        [GUNICORN, "project.wsgi", "--bind", f"127.0.0.1:{free_port()}"],
+        cwd=ROOT,
+        env={**os.environ, "SECRET_KEY": "x" * 50, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("WORKERS", "0"),
+        ("WORKERS", "two"),
+        ("REQUEST_BODY_TIMEOUT", "0"),
+        ("REQUEST_BODY_TIMEOUT", "-1"),
+        ("REQUEST_BODY_TIMEOUT", "nan"),
+    ],
+)
+def test_gunicorn_refuses_a_worker_count_or_body_deadline_out_of_range(variable, raw):
+    # WORKERS=0 started a master that listened and never answered; REQUEST_BODY_TIMEOUT=0 or
+    # below made every request body late (every push a 400), NaN none ever late; a word was a
+    # traceback naming no variable.
+    result = gunicorn_start(**{variable: raw})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {variable} must be" in result.stderr
+
+
+def test_gunicorn_reads_empty_values_as_the_defaults():
+    env = {**os.environ, "WORKERS": "", "REQUEST_BODY_TIMEOUT": ""}
+    printed = subprocess.run(
+        [GUNICORN, "--print-config", "project.wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert re.search(r"^workers\s*=\s*2$", printed, re.MULTILINE)
+    body_timeout = subprocess.run(
+        [
+            str(ROOT / ".venv/bin/python"),
+            "-c",
+            "import project.workers as w; print(w.BODY_TIMEOUT)",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert body_timeout.strip() == "60.0"
+
+
+def test_masters_on_one_host_share_no_control_socket(tmp_path):
+    # gunicorn 25+ opens a control socket (gunicornc) at one path per user, $HOME/.gunicorn/
+    # gunicorn.ctl: every master on a host took it over from the one before (so `gunicornc -c
+    # "worker add 2"` or a shutdown reached whichever service started last), and the first to
+    # exit removed it for all. The docs restart with `kill -HUP <master pid>`.
+    runtime = tmp_path / "run"
+    runtime.mkdir()
+    env = {
+        "HOME": str(tmp_path),
+        "XDG_RUNTIME_DIR": str(runtime),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
+    }
+    servers = []
+    try:
+        for _ in range(2):
+            servers.append(start_gunicorn(env, free_port()))
+        assert not (tmp_path / ".gunicorn").exists()
+        assert list(runtime.iterdir()) == []
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(20)

@@ -1,5 +1,6 @@
 """Settings from the environment, read in a fresh interpreter (no database connection)."""
 
+import importlib.util
 import json
 import os
 import secrets
@@ -23,6 +24,13 @@ SETTINGS_ENV = (
     "PUSH_RATE_LIMIT",
     "CACHE_URL",
     "TRUSTED_PROXY_COUNT",
+    "CRAWL_PRIVATE_ADDRESSES",
+    "CRAWL_DELAY_SECONDS",
+    "METRICS_TOKEN",
+    "PUSH_LOG_RETENTION_DAYS",
+    "DROPPED_REFERRERS_PER_CONNECTION",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
     "DJANGO_SETTINGS_MODULE",
 )
 READ_SETTINGS = """
@@ -36,6 +44,12 @@ print(json.dumps({
     "throttle_rates": s.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
     "cache": s.CACHES["default"],
     "ssl_redirect": getattr(s, "SECURE_SSL_REDIRECT", False),
+    "crawl_private_addresses": s.CRAWL_PRIVATE_ADDRESSES,
+    "crawl_delay": s.CRAWL_DELAY_SECONDS,
+    "trusted_proxy_count": s.TRUSTED_PROXY_COUNT,
+    "retention": [s.PUSH_LOG_RETENTION_DAYS, s.DROPPED_REFERRERS_PER_CONNECTION],
+    "log": [s.LOGGING["root"]["level"], s.LOG_FORMAT],
+    "metrics_token": s.METRICS_TOKEN,
 }, default=str))
 """
 
@@ -138,8 +152,11 @@ def test_the_default_cache_is_the_database_shared_by_every_worker():
         ),
     ],
 )
-def test_cache_url_points_the_cache_at_redis_or_memcached(url, backend, location):
-    cache = settings_with(CACHE_URL=url)["cache"]
+def test_cache_url_points_the_cache_at_redis_or_memcached(url, backend, location, tmp_path):
+    for client in ("redis", "pymemcache"):  # stand-ins: the clients are not in .venv
+        (tmp_path / client).mkdir()
+        (tmp_path / client / "__init__.py").write_text("")
+    cache = settings_with(CACHE_URL=url, PYTHONPATH=str(tmp_path))["cache"]
     assert cache["BACKEND"] == f"django.core.cache.backends.{backend}"
     assert cache["LOCATION"] == location
 
@@ -150,6 +167,21 @@ def test_an_unknown_cache_url_is_refused_without_echoing_it():
     )
     assert result.returncode != 0
     assert "CACHE_URL: unknown scheme 'mongo'" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "client"),
+    [("redis://:hunter2@cache.internal:6379/0", "redis"), ("memcached://mc1:11211", "pymemcache")],
+)
+def test_a_cache_url_whose_client_is_not_installed_is_refused_at_start(url, client):
+    # Django imports the client at the first use of the cache: the service started, /readyz
+    # said ready, and every API request (the rate limit counts in the cache) was a 500.
+    if importlib.util.find_spec(client):
+        pytest.skip(f"{client} is installed here")
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), CACHE_URL=url)
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: CACHE_URL needs the {client} package" in result.stderr
     assert "hunter2" not in result.stderr
 
 
@@ -196,9 +228,30 @@ def test_debug_allowed_hosts_and_rate_limits_come_from_the_environment():
     assert defaults["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1", True), ("Yes", True), ("0", False)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("1", True), ("Yes", True), (" on ", True), ("0", False), ("OFF", False)]
+)
 def test_booleans_are_read_leniently(raw, expected):
     assert settings_with(DEBUG=raw)["debug"] is expected
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [("SECURE_DEPLOY", "ture"), ("DEBUG", "enabled"), ("CRAWL_PRIVATE_ADDRESSES", "2")],
+)
+def test_a_boolean_neither_true_nor_false_is_refused_at_start(variable, raw):
+    # SECURE_DEPLOY=ture was read as false: no HTTPS redirect, no secure cookies, no HSTS, and
+    # nothing said so.
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: raw})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {variable} must be true or false" in result.stderr
+    assert repr(raw) in result.stderr
+
+
+def test_an_empty_boolean_means_the_default():
+    values = settings_with(DEBUG="", SECURE_DEPLOY=" ", CRAWL_PRIVATE_ADDRESSES="")
+    assert (values["debug"], values["ssl_redirect"]) == (False, False)
+    assert values["crawl_private_addresses"] is False
 
 
 def test_secure_deploy_requires_a_secret_key():
@@ -308,3 +361,99 @@ def test_rate_limits_take_drfs_periods(rate):
 def test_an_empty_rate_limit_means_the_default():
     rates = settings_with(API_RATE_LIMIT="", PUSH_RATE_LIMIT=" ")["throttle_rates"]
     assert rates == {"api_key": "600/min", "push": "120/min"}
+
+
+@pytest.mark.parametrize(
+    ("variable", "raw"),
+    [
+        ("CONN_MAX_AGE", "abc"),
+        ("CONN_MAX_AGE", "-5"),
+        ("TRUSTED_PROXY_COUNT", "one"),
+        ("TRUSTED_PROXY_COUNT", "-1"),
+        ("PUSH_LOG_RETENTION_DAYS", "-3"),
+        ("PUSH_LOG_RETENTION_DAYS", "0"),
+        ("DROPPED_REFERRERS_PER_CONNECTION", "-1"),
+        ("CRAWL_DELAY_SECONDS", "nan"),
+        ("CRAWL_DELAY_SECONDS", "-1"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_at_start(variable, raw):
+    # A word was a bare ValueError traceback; a negative count or retention was taken as is
+    # (PUSH_LOG_RETENTION_DAYS=-3 waited for prune to refuse it at night, a negative crawl delay
+    # meant none).
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: raw})
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {variable} must be" in result.stderr
+    assert repr(raw) in result.stderr
+
+
+def test_an_empty_number_means_the_default():
+    values = settings_with(
+        DATABASE_URL="postgres://referrals@db.internal/referrals",
+        CONN_MAX_AGE="",
+        TRUSTED_PROXY_COUNT=" ",
+        PUSH_LOG_RETENTION_DAYS="",
+        DROPPED_REFERRERS_PER_CONNECTION="",
+        CRAWL_DELAY_SECONDS="",
+    )
+    assert values["database"]["CONN_MAX_AGE"] == 60
+    assert values["trusted_proxy_count"] == 0
+    assert values["retention"] == [90, 1000]
+    assert values["crawl_delay"] == 0.25
+
+
+def test_numbers_in_range_are_taken():
+    values = settings_with(
+        TRUSTED_PROXY_COUNT="2",
+        PUSH_LOG_RETENTION_DAYS="30",
+        DROPPED_REFERRERS_PER_CONNECTION="1",
+        CRAWL_DELAY_SECONDS="0",
+    )
+    assert values["trusted_proxy_count"] == 2
+    assert values["retention"] == [30, 1]
+    assert values["crawl_delay"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("level", "log_format", "expected"),
+    [
+        ("debug", "JSON", ["DEBUG", "json"]),
+        (" Warning ", "", ["WARNING", "plain"]),
+        ("", " ", ["INFO", "plain"]),
+    ],
+)
+def test_log_level_and_format_in_any_case_empty_the_default(level, log_format, expected):
+    # LOG_LEVEL=debug (or LOG_LEVEL=) stopped every start with logging's "Unable to configure
+    # root logger", which does not name the variable.
+    assert settings_with(LOG_LEVEL=level, LOG_FORMAT=log_format)["log"] == expected
+    result = run(["manage.py", "check"], SECRET_KEY=random_secret_key(), LOG_LEVEL=level)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_unknown_log_level_is_refused_at_start():
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), LOG_LEVEL="loud")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: LOG_LEVEL must be one of DEBUG, INFO, WARNING" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("s3cret ", "s3cret"), ("\ts3cret\n", "s3cret"), (" ", "")]
+)
+def test_the_metrics_token_is_read_without_surrounding_blanks(raw, expected):
+    # The scrape's token is compared stripped: a token set with a trailing blank or newline (an
+    # env file, `$(cat token)` kept verbatim) answered 401 to every scrape, and a blank one
+    # turned /metrics on with no token that could ever match.
+    assert settings_with(METRICS_TOKEN=raw)["metrics_token"] == expected
+
+
+@pytest.mark.parametrize("hosts", ["https://referrals.example.com", "referrals.example.com/admin"])
+def test_allowed_hosts_with_a_scheme_or_path_is_refused_at_start(hosts):
+    # A URL where a host name goes matched no request: every page a 400, and nothing said why.
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), ALLOWED_HOSTS=hosts)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: ALLOWED_HOSTS takes host names" in result.stderr
+
+
+def test_empty_allowed_hosts_means_the_default():
+    # `ALLOWED_HOSTS=` was an empty list: every request a 400.
+    assert settings_with(ALLOWED_HOSTS=" ")["allowed_hosts"] == ["localhost", "127.0.0.1", "[::1]"]

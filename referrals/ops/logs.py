@@ -14,7 +14,10 @@ from django.db import DatabaseError, InterfaceError
 from referrals.ops import metrics
 from referrals.ops.jsonlog import JsonFormatter
 
-__all__ = ["JsonFormatter", "RequestLogMiddleware"]  # JsonFormatter: settings.LOGGING's name
+__all__ = ["ClientErrorLogFilter", "JsonFormatter", "RequestLogMiddleware"]  # settings.LOGGING
+
+# Longest client-written text a client-error line repeats (a Host header can be 8 KB).
+CLIENT_TEXT_MAX = 200
 
 logger = logging.getLogger("referrals.requests")
 
@@ -70,3 +73,18 @@ class RequestLogMiddleware:
         """A database error a view did not handle (the API's handler counts its own 503s)."""
         if isinstance(exception, DatabaseError | InterfaceError):
             metrics.database_error(error=exception)
+
+
+class ClientErrorLogFilter(logging.Filter):
+    """Django logs a request whose Host is not in ALLOWED_HOSTS at ERROR with its traceback and
+    the whole header: a scanner reaching gunicorn by address is no error of the service. One
+    WARNING line instead (the 400 is still answered and counted), the host cut short."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if len(message) > CLIENT_TEXT_MAX:
+            message = message[:CLIENT_TEXT_MAX] + "..."
+        record.msg, record.args = message, None
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        record.exc_info = record.exc_text = None
+        return True

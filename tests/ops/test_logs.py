@@ -64,3 +64,18 @@ def test_log_format_json_is_read_from_the_environment():
     )
     line = json.loads(result.stderr.strip().splitlines()[-1])
     assert line["message"] == "hello there" and line["logger"] == "referrals.check"
+
+
+@pytest.mark.django_db
+def test_an_unknown_host_is_one_warning_line_not_an_error_with_a_traceback(client, caplog):
+    # Any scanner reaching gunicorn by address wrote an ERROR and a 15-line traceback with its
+    # whole Host header (up to 8 KB) for a plain 400: noise for an alert on errors.
+    caplog.set_level(logging.INFO)
+    host = "scanner-" + "x" * 5000 + ".example"
+    assert client.get("/accounts/login/", HTTP_HOST=host).status_code == 400
+    [record] = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is None and record.exc_text is None
+    message = record.getMessage()
+    assert "Invalid HTTP_HOST header" in message and "\n" not in message
+    assert len(message) < 300
