@@ -157,6 +157,21 @@ def _detail(response: httpx.Response) -> str:
     return json.dumps(body)[:500]
 
 
+def _outcome(response: httpx.Response) -> dict | None:
+    """The 200 body of a push ({"accepted": n, "rejected": m, ...}), or None when it is not one
+    (a web site or a proxy answering for the service)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    counts = (body.get("accepted"), body.get("rejected"))
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+        return None
+    return body
+
+
 def _with_origin(message: str, origins: list[str]) -> tuple[str, str]:
     """(reason, origin) of `event 3: reason`, the origin the batch's row 3 (`file.csv:5`)."""
     head, _, rest = message.partition(": ")
@@ -212,7 +227,16 @@ class Pusher:
         """Push `batch` (in halves after a 413), calling done(part, body) per stored part."""
         response = self._post(batch)
         if response.status_code == 200:
-            done(batch, response.json())
+            body = _outcome(response)
+            if body is None:
+                kind = response.headers.get("Content-Type", "no content type")
+                raise PushStopped(
+                    EXIT_CLIENT_ERROR,
+                    f"HTTP 200 without a push outcome ({kind}) from {self.url}: is --base-url "
+                    f"the service's root? (rows {batch.origins[0]}..{batch.origins[-1]})",
+                    batch.origins,
+                )
+            done(batch, body)
             return
         if response.status_code == 413 and len(batch.lines) > 1:
             first, second = batch.halves()

@@ -1,0 +1,71 @@
+"""Answers no healthy service gives, from a real HTTP server on 127.0.0.1: the command stops
+with a message and an exit code, never a traceback, and never prints the token."""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from referrals_push import cli
+from referrals_push.push import EXIT_CLIENT_ERROR
+
+TOKEN = "air_secret-token-value"
+CSV = "date,raw_referrer_value,raw_page_value\n2026-05-20,chatgpt.com,/a\n"
+
+
+class Answering:
+    """A server that answers every POST with `status`, `body` and `content_type`."""
+
+    def __init__(self, status: int, body: bytes, content_type: str):
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def push(base_url: str, tmp_path, monkeypatch, capsys) -> tuple[int, str, str]:
+    monkeypatch.setenv("REFERRALS_API_TOKEN", TOKEN)
+    path = tmp_path / "events.csv"
+    path.write_text(CSV)
+    argv = ["referrals", str(path), "--base-url", base_url, "--brand", "1", "--connection", "c"]
+    code = cli.main([*argv, "--max-attempts", "2", "--retry-base", "0.01", "--retry-cap", "0.02"])
+    out, err = capsys.readouterr()
+    assert TOKEN not in out + err
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (b"<!doctype html><title>Welcome</title>", "text/html"),  # a web site, not the API
+        (b'{"status": "ok"}', "application/json"),  # JSON, but no push outcome
+        (b"", "text/plain"),
+    ],
+)
+def test_a_200_that_is_no_push_outcome_stops_the_push(
+    tmp_path, monkeypatch, capsys, body, content_type
+):
+    with Answering(200, body, content_type) as server:
+        code, out, err = push(server.url, tmp_path, monkeypatch, capsys)
+    assert code == EXIT_CLIENT_ERROR
+    assert "HTTP 200 without a push outcome" in err
+    assert "--base-url" in err
+    assert "accepted                  0" in out
