@@ -18,6 +18,7 @@ from referrals_push.push import (
     TOKEN_VARIABLE,
     PushResult,
     push_rows,
+    token_clean,
 )
 from referrals_push.readers import FORMATS, STDIN, read_rows
 from referrals_push.records import AGENTS, PRESET_NAMES, REFERRALS, Row
@@ -210,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         mapping = _mapping(args.map)
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
-    token = os.environ.get(TOKEN_VARIABLE, "")
+    try:
+        token = token_clean(os.environ.get(TOKEN_VARIABLE, ""))
+    except ValueError as exc:
+        parser.error(str(exc))
     if not token:
         parser.error(f"set the API token in the environment variable {TOKEN_VARIABLE}")
     if args.resume and STDIN in args.files:

@@ -106,6 +106,21 @@ class Batch:
         )
 
 
+BAD_TOKEN = (
+    f"the API token in {TOKEN_VARIABLE} holds characters no token has (a space, a line break "
+    "inside, or a non-ASCII character): copy the key again"
+)
+
+
+def token_clean(token: str) -> str:
+    """The token without the whitespace around it (a secret file's trailing newline);
+    ValueError (BAD_TOKEN, which never repeats it) when no Authorization header can carry it."""
+    token = token.strip()
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        raise ValueError(BAD_TOKEN)
+    return token
+
+
 def encode_row(data: dict) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -394,7 +409,7 @@ def push_rows(
     stored. `check`: raise PushFailed unless every row was sent (exit code 0).
     """
     kind = KINDS[kind] if isinstance(kind, str) else kind
-    token = token or os.environ.get(TOKEN_VARIABLE, "")
+    token = token_clean(token or os.environ.get(TOKEN_VARIABLE, ""))
     if not token:
         raise ValueError(f"no API token: pass token= or set {TOKEN_VARIABLE}")
     if not 1 <= batch_rows <= MAX_BATCH_ROWS:

@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from referrals_push import cli
-from referrals_push.push import EXIT_CLIENT_ERROR
+from referrals_push.push import EXIT_CLIENT_ERROR, EXIT_OK, EXIT_USAGE
 
 TOKEN = "air_secret-token-value"
 CSV = "date,raw_referrer_value,raw_page_value\n2026-05-20,chatgpt.com,/a\n"
@@ -16,12 +16,16 @@ class Answering:
     """A server that answers every POST with `status`, `body` and `content_type`."""
 
     def __init__(self, status: int, body: bytes, content_type: str):
+        self.authorization: list[str] = []
+        answering = self
+
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
 
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                answering.authorization.append(self.headers.get("Authorization", ""))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -41,8 +45,8 @@ class Answering:
         self.server.server_close()
 
 
-def push(base_url: str, tmp_path, monkeypatch, capsys) -> tuple[int, str, str]:
-    monkeypatch.setenv("REFERRALS_API_TOKEN", TOKEN)
+def push(base_url: str, tmp_path, monkeypatch, capsys, token=TOKEN) -> tuple[int, str, str]:
+    monkeypatch.setenv("REFERRALS_API_TOKEN", token)
     path = tmp_path / "events.csv"
     path.write_text(CSV)
     argv = ["referrals", str(path), "--base-url", base_url, "--brand", "1", "--connection", "c"]
@@ -69,3 +73,27 @@ def test_a_200_that_is_no_push_outcome_stops_the_push(
     assert "HTTP 200 without a push outcome" in err
     assert "--base-url" in err
     assert "accepted                  0" in out
+
+
+OUTCOME = b'{"accepted": 1, "rejected": 0, "errors": [], "warnings": []}'
+
+
+@pytest.mark.parametrize("token", [f"{TOKEN}\n", f" {TOKEN}\r\n", f"\t{TOKEN} "])
+def test_a_token_read_from_a_secret_file_loses_its_line_break(tmp_path, monkeypatch, capsys, token):
+    """A Kubernetes secret or `echo $TOKEN > file` ends in a newline: not part of the token."""
+    with Answering(200, OUTCOME, "application/json") as server:
+        code, out, err = push(server.url, tmp_path, monkeypatch, capsys, token=token)
+    assert code == EXIT_OK, out + err
+    assert server.authorization == [f"Bearer {TOKEN}"]
+
+
+@pytest.mark.parametrize("token", ["tøken-with-accents", "two words", "a\nb"])
+def test_a_token_no_header_can_carry_is_a_usage_error(tmp_path, monkeypatch, capsys, token):
+    with Answering(200, OUTCOME, "application/json") as server:
+        with pytest.raises(SystemExit) as stop:
+            push(server.url, tmp_path, monkeypatch, capsys, token=token)
+        assert server.authorization == []
+    assert stop.value.code == EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "REFERRALS_API_TOKEN" in err
+    assert token not in err
