@@ -17,6 +17,7 @@ from referrals_push.push import (
     MAX_BATCH_ROWS,
     TOKEN_VARIABLE,
     PushResult,
+    base_url_check,
     push_rows,
     token_clean,
 )
@@ -217,6 +218,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(exc))
     if not token:
         parser.error(f"set the API token in the environment variable {TOKEN_VARIABLE}")
+    try:
+        base_url_check(args.base_url)
+    except ValueError as exc:
+        parser.error(str(exc))
+    batch_id_limit = REFERRALS.texts["batch_id"]
+    if args.batch_id and len(args.batch_id) > batch_id_limit:  # else every row would be a 422
+        parser.error(f"--batch-id must be at most {batch_id_limit} characters")
     if args.resume and STDIN in args.files:
         parser.error("--resume needs files: stdin cannot be read again")
     if not 1 <= args.batch_rows <= MAX_BATCH_ROWS:

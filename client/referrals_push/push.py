@@ -121,6 +121,17 @@ def token_clean(token: str) -> str:
     return token
 
 
+def base_url_check(base_url: str) -> None:
+    """ValueError unless `base_url` is an http(s) URL with a host: without a scheme every
+    request would fail as a network error, retried for minutes, then exit 4 (run again later)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"--base-url must be an http:// or https:// URL, the service's root "
+            f"(https://referrals.example.com), not {base_url!r}"
+        )
+
+
 def encode_row(data: dict) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -412,6 +423,7 @@ def push_rows(
     token = token_clean(token or os.environ.get(TOKEN_VARIABLE, ""))
     if not token:
         raise ValueError(f"no API token: pass token= or set {TOKEN_VARIABLE}")
+    base_url_check(base_url)
     if not 1 <= batch_rows <= MAX_BATCH_ROWS:
         raise ValueError(f"batch_rows must be between 1 and {MAX_BATCH_ROWS}")
     if batch_bytes < 1024:

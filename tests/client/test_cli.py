@@ -31,6 +31,13 @@ def test_the_token_comes_from_the_environment(monkeypatch, capsys):
         (["--batch-rows", "10001"], "--batch-rows must be between 1 and 10000"),
         (["--batch-bytes", "10"], "--batch-bytes must be at least 1024"),
         (["--preset", "matomo"], "invalid choice: 'matomo'"),
+        (["--base-url", "referrals.example.com"], "--base-url must be an http:// or https:// URL"),
+        (
+            ["--base-url", "ftp://referrals.example.com"],
+            "--base-url must be an http:// or https://",
+        ),
+        (["--base-url", "https://"], "--base-url must be an http:// or https:// URL"),
+        (["--batch-id", "x" * 129], "--batch-id must be at most 128 characters"),
     ],
 )
 def test_bad_options(monkeypatch, capsys, extra, message):
