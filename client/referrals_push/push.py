@@ -133,18 +133,37 @@ def base_url_check(base_url: str) -> None:
 
 
 def encode_row(data: dict) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    """The row's NDJSON line; ValueError for what the service's JSON cannot hold (NaN or
+    Infinity, which Python's json reads and writes; a lone surrogate, which is no UTF-8)."""
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    except UnicodeEncodeError:
+        raise ValueError("it cannot be sent as JSON: a lone surrogate is no Unicode text") from None
+    except ValueError:
+        raise ValueError("it cannot be sent as JSON: NaN or Infinity is no JSON number") from None
 
 
 def batches_of(
-    rows: Iterable[Row], *, max_rows: int, max_bytes: int, too_large: Callable[[Row], None]
+    rows: Iterable[Row],
+    *,
+    max_rows: int,
+    max_bytes: int,
+    too_large: Callable[[Row], None],
+    unsendable: Callable[[Row, str], None] | None = None,
 ) -> Iterator[Batch]:
-    """Consecutive batches within both limits; a row alone over `max_bytes` goes to too_large."""
+    """Consecutive batches within both limits; a row alone over `max_bytes` goes to too_large,
+    one that cannot be encoded to unsendable (with the reason)."""
     lines: list[bytes] = []
     origins: list[str] = []
     size = -1
     for row in rows:
-        line = encode_row(row.data)
+        try:
+            line = encode_row(row.data)
+        except ValueError as exc:
+            if unsendable is None:
+                raise
+            unsendable(row, str(exc))
+            continue
         if len(line) > max_bytes:
             too_large(row)
             continue
@@ -485,6 +504,9 @@ def push_rows(
     def too_large(row: Row) -> None:
         invalid(BadRow(row.origin, f"the row alone is over {batch_bytes} bytes"))
 
+    def unsendable(row: Row, reason: str) -> None:
+        invalid(BadRow(row.origin, reason))
+
     rejection_reasons: set[str] = set()
 
     def done(batch: Batch, body: dict) -> None:
@@ -508,7 +530,11 @@ def push_rows(
 
     def prepared() -> Iterator[Batch]:
         for batch in batches_of(
-            valid_rows(), max_rows=batch_rows, max_bytes=batch_bytes, too_large=too_large
+            valid_rows(),
+            max_rows=batch_rows,
+            max_bytes=batch_bytes,
+            too_large=too_large,
+            unsendable=unsendable,
         ):
             pusher.payload(batch)
             yield batch

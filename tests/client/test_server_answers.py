@@ -6,7 +6,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from referrals_push import cli
-from referrals_push.push import EXIT_CLIENT_ERROR, EXIT_OK, EXIT_USAGE
+from referrals_push.push import EXIT_CLIENT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, push_rows
 
 TOKEN = "air_secret-token-value"
 CSV = "date,raw_referrer_value,raw_page_value\n2026-05-20,chatgpt.com,/a\n"
@@ -97,3 +97,24 @@ def test_a_token_no_header_can_carry_is_a_usage_error(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert "REFERRALS_API_TOKEN" in err
     assert token not in err
+
+
+def test_rows_that_cannot_be_json_are_reported_and_the_rest_is_sent():
+    """A lone surrogate (valid in JSON input, not in UTF-8) or a NaN in a passed-on field
+    (Python's json reads it; the service's JSON does not) is an invalid row, not a traceback
+    or a 400 for the whole batch."""
+    good = {"date": "2026-05-20", "raw_referrer_value": "chatgpt.com", "raw_page_value": "/a"}
+    rows = [
+        {**good, "raw_page_value": "/caf\ud800"},
+        {**good, "extra": float("nan")},
+        good,
+    ]
+    with Answering(200, OUTCOME, "application/json") as server:
+        result = push_rows(
+            rows, base_url=server.url, brand=1, connection="c", token=TOKEN, check=False
+        )
+        assert len(server.authorization) == 1
+    assert result.exit_code == EXIT_INVALID
+    assert [bad.origin for bad in result.invalid] == ["row 0", "row 1"]
+    assert "cannot be sent as JSON" in result.invalid[0].message
+    assert result.rows_sent == 1
