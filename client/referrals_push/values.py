@@ -113,7 +113,11 @@ def parse_date(value) -> str:
     """YYYY-MM-DD from ISO, GA4's YYYYMMDD, Adobe's `January 5, 2026` and US `01/05/2026`."""
     if _blank(value):
         raise ValueError("the date is missing")
-    return _parse_date_text(str(value))
+    day = _parse_date_text(str(value))
+    # The service refuses a later day with a 422 for the whole batch, which stops the push.
+    if day > (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat():
+        raise ValueError(f"{value!r} is later than tomorrow (UTC): the service refuses it")
+    return day
 
 
 @functools.lru_cache(maxsize=4096)  # an export has a few hundred distinct days in its rows

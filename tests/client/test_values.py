@@ -1,5 +1,7 @@
 """Cell values as Adobe Analytics and GA4 export them, parsed into the push API's types."""
 
+import datetime as dt
+
 import pytest
 from referrals_push import values
 
@@ -110,6 +112,20 @@ def test_dates(cell, expected):
 def test_bad_dates(cell):
     with pytest.raises(ValueError):
         values.parse_date(cell)
+
+
+def test_a_date_the_service_refuses_as_too_late_is_a_bad_value():
+    """The service refuses a day after tomorrow (UTC) with a 422 for the whole batch, which
+    stops the push: the row is reported and not sent instead, as any other bad value."""
+    today = dt.datetime.now(dt.UTC).date()
+    assert values.parse_date(today.isoformat()) == today.isoformat()
+    assert values.parse_date(f"{today + dt.timedelta(days=1):%Y%m%d}") == str(
+        today + dt.timedelta(days=1)
+    )
+    with pytest.raises(ValueError, match="later than tomorrow"):
+        values.parse_date(str(today + dt.timedelta(days=2)))
+    with pytest.raises(ValueError, match="later than tomorrow"):
+        values.parse_date("January 5, 2099")
 
 
 @pytest.mark.parametrize(
