@@ -306,7 +306,7 @@ class Pusher:
                     self.url, content=body, headers=headers, params=self.params
                 )
             except httpx.TransportError as exc:
-                problem, wait, response = f"network error ({exc.__class__.__name__})", None, None
+                problem, wait, response = f"network error ({self._reason(exc)})", None, None
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
@@ -325,6 +325,14 @@ class Pusher:
             self.on_wait(f"{problem}; retry {attempt}/{self.max_attempts - 1} in {delay:.1f} s")
             time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _reason(self, exc: httpx.TransportError) -> str:
+        """`ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] ...`: the class alone does not tell a
+        refused connection from a certificate that does not verify. Never the token."""
+        reason = " ".join(str(exc).split())[:300]
+        token = self.headers["Authorization"].removeprefix("Bearer ")
+        reason = reason.replace(token, "<token>") if token else reason
+        return f"{exc.__class__.__name__}: {reason}" if reason else exc.__class__.__name__
 
     def _stop(self, batch: Batch, response: httpx.Response) -> PushStopped:
         status = response.status_code

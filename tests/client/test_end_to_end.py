@@ -347,7 +347,7 @@ def test_network_errors_are_retried_then_reported(service, tmp_path, capsys):
         capsys,
     )
     assert code == EXIT_UNAVAILABLE
-    assert "network error (ConnectError); retry 1/1" in err
+    assert "network error (ConnectError: [Errno 111] Connection refused); retry 1/1" in err
     assert f"rows {path}:2..{path}:6 not sent" in err
 
 

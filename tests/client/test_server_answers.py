@@ -6,7 +6,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from referrals_push import cli
-from referrals_push.push import EXIT_CLIENT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, push_rows
+from referrals_push.push import (
+    EXIT_CLIENT_ERROR,
+    EXIT_INVALID,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    push_rows,
+)
 
 TOKEN = "air_secret-token-value"
 CSV = "date,raw_referrer_value,raw_page_value\n2026-05-20,chatgpt.com,/a\n"
@@ -118,3 +125,20 @@ def test_rows_that_cannot_be_json_are_reported_and_the_rest_is_sent():
     assert [bad.origin for bad in result.invalid] == ["row 0", "row 1"]
     assert "cannot be sent as JSON" in result.invalid[0].message
     assert result.rows_sent == 1
+
+
+def test_a_tls_error_says_what_went_wrong(tmp_path, monkeypatch, capsys):
+    """https:// to a server that speaks plain HTTP: the TLS library's reason is shown (a
+    certificate that does not verify reads the same way), not only 'ConnectError'."""
+    with Answering(200, OUTCOME, "application/json") as server:
+        url = server.url.replace("http://", "https://")
+        code, out, err = push(url, tmp_path, monkeypatch, capsys)
+    assert code == EXIT_UNAVAILABLE
+    assert "network error (ConnectError: [SSL" in err
+    assert "network error (ConnectError: [SSL" in out
+
+
+def test_a_refused_connection_says_so(tmp_path, monkeypatch, capsys):
+    code, out, err = push("http://127.0.0.1:9", tmp_path, monkeypatch, capsys)
+    assert code == EXIT_UNAVAILABLE
+    assert "network error (ConnectError: [Errno 111] Connection refused); retry 1/1" in err
