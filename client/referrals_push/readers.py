@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import sys
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,8 +70,11 @@ def _sniff(path: str) -> str:
     """The first non-blank character of the input, without consuming stdin."""
     if path == STDIN:
         head = sys.stdin.buffer.peek(4096)[:4096]
-        if head[:2] == _GZIP_MAGIC:
-            return ""  # gzip on stdin: CSV unless --format says otherwise
+        if head[:2] == _GZIP_MAGIC:  # the start of the text, from the start of the gzip
+            try:
+                head = zlib.decompressobj(wbits=31).decompress(head, 4096)
+            except zlib.error:
+                return ""  # a broken gzip: the reader says so
     else:
         with open_binary(path) as stream:
             head = stream.read(4096)
