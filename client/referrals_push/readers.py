@@ -27,6 +27,7 @@ from referrals_push.records import (
 STDIN = "-"
 FORMATS = ("csv", "ndjson", "json")
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TOTALS = {"total", "totals", "grand total"}  # GA4's and Adobe's report downloads add one
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -52,8 +53,16 @@ def open_binary(path: str) -> io.BufferedIOBase:
     return raw
 
 
+def _encoding(head: bytes) -> str:
+    """UTF-16 when the text starts with its BOM (Excel's "Unicode text"), else UTF-8 (with or
+    without a BOM)."""
+    return "utf-16" if head[:2] in _UTF16_BOMS else "utf-8-sig"
+
+
 def open_text(path: str, errors: str = "strict") -> io.TextIOBase:
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors=errors, newline="")
+    binary = open_binary(path)
+    encoding = _encoding(binary.peek(2)[:2] if hasattr(binary, "peek") else b"")
+    return io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline="")
 
 
 def guess_format(path: str, first_char: str) -> str:
@@ -78,7 +87,7 @@ def _sniff(path: str) -> str:
     else:
         with open_binary(path) as stream:
             head = stream.read(4096)
-    return head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")[:1]
+    return head.decode(_encoding(head), "ignore").lstrip("\ufeff \t\r\n")[:1]
 
 
 def _delimiter(header_line: str) -> str:
@@ -239,5 +248,7 @@ def read_rows(
             last = row.origin
             yield row
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
-        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc
+        reason = exc
+        if isinstance(exc, UnicodeDecodeError):  # Latin-1 or Windows-1252, most often
+            reason = f"{exc.reason} (not UTF-8 or UTF-16 text: convert it to UTF-8 first)"
         yield BadRow(last, f"cannot read {name} after this line: {reason}")

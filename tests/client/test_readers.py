@@ -335,9 +335,38 @@ def test_an_unreadable_file_ends_in_one_bad_row_after_its_last_good_line(tmp_pat
     assert rows[-1].origin == rows[-2].origin  # after the last line read
     assert "cannot read" in rows[-1].message
     assert "invalid continuation byte" in rows[-1].message
+    assert "not UTF-8 or UTF-16 text" in rows[-1].message  # says what to do about it
 
     broken = tmp_path / "broken.csv.gz"
     broken.write_bytes(gzip.compress(ADOBE.encode() * 100)[:200])
     rows = rows_of(broken, preset="adobe", fmt="csv")
     assert isinstance(rows[-1], BadRow)
     assert "cannot read" in rows[-1].message
+
+
+@pytest.mark.parametrize("fmt_of", ["nd", "js"])
+def test_gzip_ndjson_or_json_on_stdin_is_told_by_its_first_character(monkeypatch, fmt_of):
+    """`zcat`-less pipes (`gsutil cat gs://.../events.ndjson.gz | referrals-push ... -`): the
+    format is guessed from the decompressed text, as for a file."""
+    line = '{"date":"2026-05-20","raw_referrer_value":"chatgpt.com","raw_page_value":"/a"}'
+    data = (line + "\n") if fmt_of == "nd" else f"[{line}]"
+    buffer = io.BufferedReader(io.BytesIO(gzip.compress(data.encode())))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(buffer))
+    (row,) = rows_of("-")
+    assert row.data["raw_page_value"] == "/a"
+
+
+def test_a_utf16_export_is_read(tmp_path):
+    """Excel's "Unicode text" (UTF-16 with a BOM, tab-separated), as Adobe reports re-saved in
+    Excel often are."""
+    text = ADOBE.replace(",", "\t").replace('"May 20\t 2026"', "May 20, 2026")
+    text = text.replace('"May 21\t 2026"', "May 21, 2026").replace('"1\t234"', "1234")
+    text = text.replace('"12\t001"', "12001").replace('"10\t500"', "10500")
+    text = text.replace('"$1\t234.56"', "$1234.56")
+    for encoding in ("utf-16", "utf-16-be"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes((b"\xfe\xff" if encoding == "utf-16-be" else b"") + text.encode(encoding))
+        rows = rows_of(path, preset="adobe")
+        assert [type(row) for row in rows] == [Row, Row, Row], rows
+        assert rows[0].data["pageviews"] == 1234
+        assert rows[2].data["sessions"] == 10500
