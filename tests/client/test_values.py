@@ -79,6 +79,10 @@ def test_amounts(cell, expected):
     [
         ("-5.00", "negative"),
         ("($12.00)", "negative"),  # accounting notation
+        ("\u22125.00", "negative"),  # the minus sign of sv-SE, fi-FI, nb-NO number formats
+        ("\u2212$5.00", "negative"),
+        ("1\u00a0234,56\u00a0\u20ac \u2212", "negative"),
+        ("\u20135", "negative"),  # an en dash typed as a minus
         ("free", "not an amount"),
         ("1e13", "over 10\\^12"),
         (float("nan"), "not a finite amount"),
