@@ -187,8 +187,10 @@ def summary_lines(result: PushResult, *, command: str) -> list[str]:
         f"  rejected       {result.rejected:>12,}  (not on the allow-list: not an error)",
         f"  invalid        {result.invalid_count:>12,}  (not sent)",
     ]
-    if result.skipped:
-        lines.append(f"  skipped        {len(result.skipped):>12,}  (totals rows)")
+    if result.skipped_count:
+        lines.append(
+            f"  skipped        {result.skipped_count:>12,}  (totals rows, log lines of no request)"
+        )
     if result.retries:
         lines.append(f"  retries        {result.retries:>12,}")
     for bad in result.invalid[:20]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from referrals_push.readers import open_text, source_name
+from referrals_push.readers import Skipped, open_text, source_name
 from referrals_push.records import AGENTS, BadRow, Row
 
 LOG_FORMATS = ("nginx", "apache", "cloudflare")
@@ -42,6 +42,12 @@ class _Tally:
     origin: str
     verified: bool | None  # None: not known for any line; else every line's verdict and-ed
     known: bool
+
+
+class NoRequest(ValueError):
+    """A well-formed line that logs no request: a connection closed before it sent one
+    (nginx's `"-" 400` or `408`), a TLS handshake on port 80. Every public server has some
+    every day; they are skipped (and counted), not invalid rows to fix."""
 
 
 def unescape(text: str) -> str:
@@ -94,6 +100,8 @@ def parse_combined(line: str) -> tuple[str, str, str]:
         raise ValueError(f"time {match['time']!r} is not dd/Mon/yyyy:HH:MM:SS +zzzz") from None
     parts = unescape(match["request"]).split(" ")
     if len(parts) < 2:
+        if match["status"] == "-" or match["status"].startswith("4"):
+            raise NoRequest(f"no HTTP request (status {match['status']}): not a page fetch")
         raise ValueError(f"request {match['request'][:80]!r} is not 'METHOD target HTTP/x'")
     path = page_path(parts[1])
     return when.astimezone(dt.UTC).date().isoformat(), _user_agent(unescape(match["agent"])), path
@@ -162,9 +170,9 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
 
 def summarize_logs(
     paths: Iterable[str], *, log_format: str, batch_id: str | None = None
-) -> Iterator[Row | BadRow]:
-    """Bad lines as they are met, then the daily rows, sorted (so a resumed run sends the
-    same rows in the same order)."""
+) -> Iterator[Row | BadRow | Skipped]:
+    """Bad (and skipped) lines as they are met, then the daily rows, sorted (so a resumed run
+    sends the same rows in the same order)."""
     tallies: dict[tuple[str, str, str], _Tally] = {}
     for path in paths:
         name = source_name(path)
@@ -181,6 +189,9 @@ def summarize_logs(
                 else:
                     date, agent, page = parse_combined(line)
                     verified = None
+            except NoRequest as exc:
+                yield Skipped(origin, str(exc))
+                continue
             except ValueError as exc:
                 yield BadRow(origin, str(exc))
                 continue

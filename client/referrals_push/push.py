@@ -75,7 +75,8 @@ class PushResult:
     retries: int = 0
     invalid_count: int = 0
     invalid: list[BadRow] = field(default_factory=list)  # the first MAX_LISTED
-    skipped: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # the first MAX_LISTED
+    skipped_count: int = 0  # totals rows, log lines of no request: not sent, not an error
     rejections: list[str] = field(default_factory=list)  # the server's reasons, each once
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None
@@ -500,8 +501,10 @@ def push_rows(
                 invalid(item)
                 continue
             if not isinstance(item, Row):
-                result.skipped.append(item)
-                progress.note(f"{item.origin}: {item.message}")
+                result.skipped_count += 1
+                if len(result.skipped) < MAX_LISTED:  # a log may have thousands
+                    result.skipped.append(item)
+                    progress.note(f"{item.origin}: {item.message}")
                 continue
             result.rows_read += 1
             if result.rows_read <= skip:
