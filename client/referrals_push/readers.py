@@ -8,6 +8,7 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
 import zlib
 from collections.abc import Iterator, Mapping
@@ -184,35 +185,62 @@ def read_ndjson(
             yield _convert_object(value, origin, kind, preset, mapping, cache)
 
 
+JSON_CHUNK = 1 << 20  # characters read at a time from a JSON array
+_JSON_GAP = re.compile(r"[ \t\r\n,]*")  # between the items of an array
+
+
 def read_json(
     path: str, *, kind: Kind, preset: str | None, mapping: Mapping[str, str]
 ) -> Iterator[Row | BadRow]:
-    """A JSON array, decoded item by item so that each item's origin names its line."""
+    """A JSON array, decoded item by item so that each item's origin names its line, and read
+    a chunk at a time so that an export of millions of rows is never held whole."""
     name, cache = source_name(path), {}
-    with open_text(path) as stream:
-        text = stream.read()
     decoder = json.JSONDecoder()
-    position = len(text) - len(text.lstrip())
-    if not text.startswith("[", position):
-        yield BadRow(f"{name}:1", "a JSON file must hold an array of objects")
-        return
-    position += 1
-    line = 1 + text.count("\n", 0, position)
-    counted = position
-    while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
-        if position >= len(text) or text[position] == "]":
+    with open_text(path) as stream:
+        text = stream.read(JSON_CHUNK)
+        end = not text
+        position = len(text) - len(text.lstrip())
+        while position == len(text) and not end:  # a file of blanks, then the array
+            text = stream.read(JSON_CHUNK)
+            end, position = not text, len(text) - len(text.lstrip())
+        if not text.startswith("[", position):
+            yield BadRow(f"{name}:1", "a JSON file must hold an array of objects")
             return
-        line += text.count("\n", counted, position)
-        counted = position
-        origin = f"{name}:{line}"
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            yield BadRow(origin, f"malformed JSON: {exc.msg}; the rest of the file is unread")
-            return
-        yield _convert_object(value, origin, kind, preset, mapping, cache)
+        line, counted = 1, 0  # the line of text[counted]
+        position += 1
+        while True:
+            position = _JSON_GAP.match(text, position).end()
+            if position == len(text):
+                if end:
+                    return  # no closing bracket: every item was read
+                line += text.count("\n", counted, position)
+                text, counted, position = stream.read(JSON_CHUNK), 0, 0
+                end = not text
+                continue
+            if text[position] == "]":
+                return
+            line += text.count("\n", counted, position)
+            counted = position
+            origin = f"{name}:{line}"
+            while True:
+                try:
+                    value, after = decoder.raw_decode(text, position)
+                except json.JSONDecodeError as exc:
+                    chunk = "" if end else stream.read(JSON_CHUNK)
+                    if chunk:  # the item may go on in the next chunk
+                        text, counted, position = text[position:] + chunk, 0, 0
+                        continue
+                    yield BadRow(
+                        origin, f"malformed JSON: {exc.msg}; the rest of the file is unread"
+                    )
+                    return
+                if after < len(text) or end:
+                    break
+                chunk = stream.read(JSON_CHUNK)  # a number may go on: 12|34
+                end = not chunk
+                text, counted, position = text[position:] + chunk, 0, 0
+            position = after
+            yield _convert_object(value, origin, kind, preset, mapping, cache)
 
 
 def read_rows(
