@@ -91,3 +91,14 @@ def test_the_client_needs_no_django():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd="/", check=False, timeout=60)
     assert done.returncode == 0
+
+
+def test_a_state_file_that_cannot_be_kept_is_a_usage_error(monkeypatch, capsys, tmp_path):
+    """A --resume path in a directory that does not exist, or a directory: exit 2 with the
+    reason before anything is sent, not an OSError traceback (exit 1, 'fix the data')."""
+    monkeypatch.setenv("REFERRALS_API_TOKEN", "t")
+    for state in (tmp_path / "missing" / "run.state", tmp_path):
+        code = cli.main(["referrals", "x.csv", *TARGET, "--resume", str(state)])
+        err = capsys.readouterr().err
+        assert code == EXIT_USAGE
+        assert f"referrals-push: error: {state}: cannot keep the state file" in err
