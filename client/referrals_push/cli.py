@@ -45,6 +45,18 @@ def _mapping(values: list[str]) -> dict[str, str]:
     return mapping
 
 
+def delimiter_option(value: str | None) -> str | None:
+    """--delimiter: one character; `\\t` or `tab` for a tab (a shell script cannot easily
+    type one); empty: guessed from the header. ValueError otherwise."""
+    if not value:
+        return None
+    if value == "\\t" or value.lower() == "tab":
+        return "\t"
+    if len(value) != 1:
+        raise ValueError("--delimiter must be one character (or \\t, tab)")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="input files; - for stdin")
     parser.add_argument("--base-url", required=True, help="the service's root, without /v1")
@@ -227,6 +239,16 @@ def main(argv: list[str] | None = None) -> int:
     batch_id_limit = REFERRALS.texts["batch_id"]
     if args.batch_id and len(args.batch_id) > batch_id_limit:  # else every row would be a 422
         parser.error(f"--batch-id must be at most {batch_id_limit} characters")
+    try:
+        args.delimiter = delimiter_option(args.delimiter)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.timeout <= 0:
+        parser.error("--timeout must be more than 0 seconds")
+    if args.retry_base < 0 or args.retry_cap < 0:
+        parser.error("--retry-base and --retry-cap must be 0 or more seconds")
+    if args.max_attempts < 1:
+        parser.error("--max-attempts must be at least 1")
     if args.resume and STDIN in args.files:
         parser.error("--resume needs files: stdin cannot be read again")
     if not 1 <= args.batch_rows <= MAX_BATCH_ROWS:

@@ -456,6 +456,8 @@ def push_rows(
         raise ValueError(f"batch_rows must be between 1 and {MAX_BATCH_ROWS}")
     if batch_bytes < 1024:
         raise ValueError("batch_bytes must be at least 1024")
+    if backoff_base < 0 or backoff_cap < 0 or timeout <= 0:
+        raise ValueError("backoff_base and backoff_cap must be 0 or more, timeout more than 0")
     progress = progress or Progress()
     result = PushResult(dry_run=dry_run)
     started = time.monotonic()

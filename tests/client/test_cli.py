@@ -38,6 +38,11 @@ def test_the_token_comes_from_the_environment(monkeypatch, capsys):
         ),
         (["--base-url", "https://"], "--base-url must be an http:// or https:// URL"),
         (["--batch-id", "x" * 129], "--batch-id must be at most 128 characters"),
+        (["--delimiter", ";;"], "--delimiter must be one character (or \\t, tab)"),
+        (["--timeout", "0"], "--timeout must be more than 0 seconds"),
+        (["--retry-base", "-1"], "--retry-base and --retry-cap must be 0 or more seconds"),
+        (["--retry-cap", "-1"], "--retry-base and --retry-cap must be 0 or more seconds"),
+        (["--max-attempts", "0"], "--max-attempts must be at least 1"),
     ],
 )
 def test_bad_options(monkeypatch, capsys, extra, message):
@@ -102,3 +107,9 @@ def test_a_state_file_that_cannot_be_kept_is_a_usage_error(monkeypatch, capsys, 
         err = capsys.readouterr().err
         assert code == EXIT_USAGE
         assert f"referrals-push: error: {state}: cannot keep the state file" in err
+
+
+@pytest.mark.parametrize("typed", ["\\t", "tab", "TAB", "\t"])
+def test_a_tab_delimiter_as_a_shell_script_types_it(typed):
+    args = cli.build_parser().parse_args(["referrals", "x.csv", *TARGET, "--delimiter", typed])
+    assert cli.delimiter_option(args.delimiter) == "\t"
