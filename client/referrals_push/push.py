@@ -363,6 +363,9 @@ class Pusher:
         where = f"{batch.origins[0]}..{batch.origins[-1]}"
         if status == 413:
             detail = f"the row at {batch.origins[0]} alone is too large: {_detail(response)}"
+        elif response.is_redirect:  # a POST is not followed: say where, not the page
+            location = response.headers.get("Location", "")
+            detail = f"redirected to {location}: is --base-url the service's root?"
         else:
             detail = _detail(response)
         return PushStopped(

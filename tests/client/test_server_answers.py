@@ -22,7 +22,7 @@ CSV = "date,raw_referrer_value,raw_page_value\n2026-05-20,chatgpt.com,/a\n"
 class Answering:
     """A server that answers every POST with `status`, `body` and `content_type`."""
 
-    def __init__(self, status: int, body: bytes, content_type: str):
+    def __init__(self, status: int, body: bytes, content_type: str, location: str = ""):
         self.authorization: list[str] = []
         answering = self
 
@@ -35,6 +35,8 @@ class Answering:
                 answering.authorization.append(self.headers.get("Authorization", ""))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
+                if location:
+                    self.send_header("Location", location)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -142,3 +144,15 @@ def test_a_refused_connection_says_so(tmp_path, monkeypatch, capsys):
     code, out, err = push("http://127.0.0.1:9", tmp_path, monkeypatch, capsys)
     assert code == EXIT_UNAVAILABLE
     assert "network error (ConnectError: [Errno 111] Connection refused); retry 1/1" in err
+
+
+def test_a_redirect_names_where_the_service_is(tmp_path, monkeypatch, capsys):
+    """http:// to a server that redirects to https:// (a POST is not followed): the message
+    says which --base-url to use instead of printing the redirect page."""
+    page = b"<html><body>301 Moved Permanently</body></html>"
+    with Answering(301, page, "text/html", location="https://referrals.example.com/v1/x") as s:
+        code, out, err = push(s.url, tmp_path, monkeypatch, capsys)
+    assert code == EXIT_CLIENT_ERROR
+    assert "HTTP 301: redirected to https://referrals.example.com/v1/x" in err
+    assert "--base-url" in err
+    assert "Moved Permanently</body>" not in err
