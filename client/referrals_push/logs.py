@@ -45,9 +45,10 @@ class _Tally:
 
 
 class NoRequest(ValueError):
-    """A well-formed line that logs no request: a connection closed before it sent one
-    (nginx's `"-" 400` or `408`), a TLS handshake on port 80. Every public server has some
-    every day; they are skipped (and counted), not invalid rows to fix."""
+    """A well-formed line that logs no agent's request: a connection closed before it sent
+    one (nginx's `"-" 400` or `408`), a TLS handshake on port 80, a request without a user
+    agent. Every public server has some every day; they are skipped (and counted), not
+    invalid rows to fix."""
 
 
 def unescape(text: str) -> str:
@@ -81,7 +82,7 @@ def page_path(target: str) -> str:
 def _user_agent(text: str) -> str:
     agent = text.strip()
     if not agent:
-        raise ValueError("no user agent")
+        raise NoRequest("no user agent: no agent's request")
     if len(agent) > MAX_USER_AGENT:
         raise ValueError(f"user agent longer than {MAX_USER_AGENT} characters")
     if "\x00" in agent:

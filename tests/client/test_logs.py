@@ -234,3 +234,15 @@ def test_batch_id_is_set_on_every_row(tmp_path):
     path.write_text(combined() + "\n")
     (row,) = list(summarize_logs([str(path)], log_format="nginx", batch_id="logs-2026-05-20"))
     assert row.data["batch_id"] == "logs-2026-05-20"
+
+
+def test_requests_without_a_user_agent_are_skipped_not_invalid(tmp_path):
+    """Cloudflare logs "" for a request without User-Agent (health checks, scripts), nginx
+    "" for an empty one: no agent to count, and every day has some: skipped, not exit 1."""
+    nginx, logpush = tmp_path / "access.log", tmp_path / "logpush.log"
+    nginx.write_text(combined(agent="") + "\n" + combined() + "\n")
+    logpush.write_text(cloudflare(ClientRequestUserAgent="") + "\n" + cloudflare() + "\n")
+    for path, log_format in ((nginx, "nginx"), (logpush, "cloudflare")):
+        out = list(summarize_logs([str(path)], log_format=log_format))
+        assert [type(item) for item in out] == [Skipped, Row]
+        assert out[0] == Skipped(f"{path}:1", "no user agent: no agent's request")
