@@ -100,11 +100,17 @@ def parse_combined(line: str) -> tuple[str, str, str]:
     except ValueError:
         raise ValueError(f"time {match['time']!r} is not dd/Mon/yyyy:HH:MM:SS +zzzz") from None
     parts = unescape(match["request"]).split(" ")
+    refused = match["status"] == "-" or match["status"].startswith("4")
     if len(parts) < 2:
-        if match["status"] == "-" or match["status"].startswith("4"):
+        if refused:
             raise NoRequest(f"no HTTP request (status {match['status']}): not a page fetch")
         raise ValueError(f"request {match['request'][:80]!r} is not 'METHOD target HTTP/x'")
-    path = page_path(parts[1])
+    try:
+        path = page_path(parts[1])
+    except ValueError as exc:
+        if refused:  # a scanner's CONNECT host:443 or OPTIONS *, refused by the server
+            raise NoRequest(f"no page request (status {match['status']}): {exc}") from None
+        raise
     return when.astimezone(dt.UTC).date().isoformat(), _user_agent(unescape(match["agent"])), path
 
 

@@ -124,7 +124,14 @@ def test_not_a_page_path(target):
 
 @pytest.mark.parametrize(
     ("target", "status"),
-    [("-", "400"), ("-", "408"), ("", "400"), ("\\x16\\x03\\x01\\x00\\xca\\x01", "400")],
+    [
+        ("-", "400"),
+        ("-", "408"),
+        ("", "400"),
+        ("\\x16\\x03\\x01\\x00\\xca\\x01", "400"),
+        ("CONNECT www.example.org:443 HTTP/1.1", "400"),  # proxy probes
+        ("OPTIONS * HTTP/1.1", "405"),
+    ],
 )
 def test_lines_of_no_request_are_skipped_not_invalid(tmp_path, target, status):
     """nginx logs a connection closed before its request (`"-" 400`, `"-" 408`) and a TLS
