@@ -7,6 +7,7 @@ halves; 422 and other 4xx stop the push with the server's message and the rows' 
 Pushes are idempotent on the server's upsert key, so sending a batch again never counts twice.
 """
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -133,11 +135,25 @@ def base_url_check(base_url: str) -> None:
         )
 
 
+def _json_value(value):
+    """What a database query gives (a DATE, a NUMERIC) as the API takes it."""
+    if type(value) is dt.date:
+        return value.isoformat()
+    if isinstance(value, Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is no JSON value")
+
+
 def encode_row(data: dict) -> bytes:
     """The row's NDJSON line; ValueError for what the service's JSON cannot hold (NaN or
-    Infinity, which Python's json reads and writes; a lone surrogate, which is no UTF-8)."""
+    Infinity, which Python's json reads and writes; a lone surrogate, which is no UTF-8; an
+    object of another type)."""
     try:
-        return json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        return json.dumps(
+            data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_value
+        ).encode()
+    except TypeError as exc:
+        raise ValueError(f"it cannot be sent as JSON: {exc}") from None
     except UnicodeEncodeError:
         raise ValueError("it cannot be sent as JSON: a lone surrogate is no Unicode text") from None
     except ValueError:

@@ -1,7 +1,11 @@
 """Answers no healthy service gives, from a real HTTP server on 127.0.0.1: the command stops
 with a message and an exit code, never a traceback, and never prints the token."""
 
+import datetime as dt
+import gzip
+import json
 import threading
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -24,6 +28,7 @@ class Answering:
 
     def __init__(self, status: int, body: bytes, content_type: str, location: str = ""):
         self.authorization: list[str] = []
+        self.bodies: list[bytes] = []
         answering = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,7 +36,7 @@ class Answering:
                 pass
 
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                answering.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
                 answering.authorization.append(self.headers.get("Authorization", ""))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -156,3 +161,33 @@ def test_a_redirect_names_where_the_service_is(tmp_path, monkeypatch, capsys):
     assert "HTTP 301: redirected to https://referrals.example.com/v1/x" in err
     assert "--base-url" in err
     assert "Moved Permanently</body>" not in err
+
+
+def test_rows_of_a_database_query_are_sent(tmp_path):
+    """An Airflow task's rows come from a query: dates as datetime.date, money as Decimal
+    (a NUMERIC column). They are sent as the API takes them, not a TypeError traceback; a value
+    of another type is an invalid row."""
+    rows = [
+        {
+            "date": dt.date(2026, 5, 20),
+            "raw_referrer_value": "chatgpt.com",
+            "raw_page_value": "/a",
+            "sessions": Decimal("12"),
+            "purchase_revenue": Decimal("1234.5600"),
+        },
+        {"date": "2026-05-20", "raw_referrer_value": "chatgpt.com", "raw_page_value": object()},
+    ]
+    with Answering(200, OUTCOME, "application/json") as server:
+        result = push_rows(
+            rows, base_url=server.url, brand=1, connection="c", token=TOKEN, check=False
+        )
+        (body,) = server.bodies
+    assert json.loads(gzip.decompress(body)) == {
+        "date": "2026-05-20",
+        "raw_referrer_value": "chatgpt.com",
+        "raw_page_value": "/a",
+        "sessions": 12,
+        "purchase_revenue": 1234.56,
+    }
+    assert [bad.origin for bad in result.invalid] == ["row 1"]
+    assert "cannot be sent as JSON: object is no JSON value" in result.invalid[0].message
