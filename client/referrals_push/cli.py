@@ -1,6 +1,7 @@
 """The `referrals-push` command: `referrals` and `agents`, a summary, and exit codes."""
 
 import argparse
+import datetime as dt
 import hashlib
 import os
 import signal
@@ -120,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(*LOG_FORMATS, "rows"),
         help="nginx/apache: combined log; cloudflare: Logpush NDJSON; rows: CSV/NDJSON/JSON",
     )
+    agents.add_argument(
+        "--date",
+        action="append",
+        metavar="YYYY-MM-DD",
+        help="logs: push only this UTC day (repeatable); give every file holding part of it",
+    )
     _table_options(agents)
     return parser
 
@@ -136,6 +143,8 @@ def _fingerprint(args, mapping: dict) -> str:
         args.delimiter,
         args.batch_id,
     )
+    if getattr(args, "date", None):
+        options += (sorted(args.date),)
     digest.update(repr(options).encode())
     for name in args.files:
         digest.update(name.encode() + b"\0")
@@ -169,7 +178,9 @@ def _with_batch_id(rows, batch_id: str | None) -> Iterator:
 
 def _rows(args, mapping: dict) -> Iterator:
     if args.command == "agents" and args.log_format != "rows":
-        yield from summarize_logs(args.files, log_format=args.log_format, batch_id=args.batch_id)
+        yield from summarize_logs(
+            args.files, log_format=args.log_format, batch_id=args.batch_id, dates=args.date
+        )
         return
     kind = REFERRALS if args.command == "referrals" else AGENTS
     for name in args.files:
@@ -201,7 +212,7 @@ def summary_lines(result: PushResult, *, command: str) -> list[str]:
     ]
     if result.skipped_count:
         lines.append(
-            f"  skipped        {result.skipped_count:>12,}  (totals rows, log lines of no request)"
+            f"  skipped        {result.skipped_count:>12,}  (totals rows, no request, not a --date)"
         )
     if result.retries:
         lines.append(f"  retries        {result.retries:>12,}")
@@ -249,6 +260,13 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--retry-base and --retry-cap must be 0 or more seconds")
     if args.max_attempts < 1:
         parser.error("--max-attempts must be at least 1")
+    if getattr(args, "date", None):
+        if args.log_format == "rows":
+            parser.error("--date is for logs (--log-format nginx, apache or cloudflare)")
+        try:
+            args.date = sorted({dt.date.fromisoformat(day).isoformat() for day in args.date})
+        except ValueError:
+            parser.error(f"--date must be a day, YYYY-MM-DD, not {' '.join(args.date)!r}")
     if args.resume and STDIN in args.files:
         parser.error("--resume needs files: stdin cannot be read again")
     if not 1 <= args.batch_rows <= MAX_BATCH_ROWS:

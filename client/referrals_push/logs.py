@@ -9,7 +9,7 @@ AI agents; every user agent is sent, and the others come back `rejected`.
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -176,11 +176,21 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
 
 
 def summarize_logs(
-    paths: Iterable[str], *, log_format: str, batch_id: str | None = None
+    paths: Iterable[str],
+    *,
+    log_format: str,
+    batch_id: str | None = None,
+    dates: Collection[str] | None = None,
 ) -> Iterator[Row | BadRow | Skipped]:
     """Bad (and skipped) lines as they are met, then the daily rows, sorted (so a resumed run
-    sends the same rows in the same order)."""
+    sends the same rows in the same order).
+
+    `dates` (YYYY-MM-DD), when given, are the only days summarized: a pushed row replaces the
+    stored one, so a day that the files hold only part of (logs rotated at another time than
+    midnight UTC) would replace the day's hits with that part. The other days come out as one
+    Skipped each."""
     tallies: dict[tuple[str, str, str], _Tally] = {}
+    other_days: dict[str, list] = {}  # day -> [requests, origin of the first]
     for path in paths:
         name = source_name(path)
         for number, line in _lines_safe(path, name):
@@ -202,6 +212,9 @@ def summarize_logs(
             except ValueError as exc:
                 yield BadRow(origin, str(exc))
                 continue
+            if dates is not None and date not in dates:
+                other_days.setdefault(date, [0, origin])[0] += 1
+                continue
             key = (date, agent, page)
             tally = tallies.get(key)
             if tally is None:
@@ -211,6 +224,8 @@ def summarize_logs(
             if verified is not None:
                 tally.verified = verified if not tally.known else (tally.verified and verified)
                 tally.known = True
+    for date, (requests, origin) in sorted(other_days.items()):
+        yield Skipped(origin, f"{requests} request(s) of {date}, not a --date day: not sent")
     for (date, agent, page), tally in sorted(tallies.items()):
         data = {"date": date, "raw_user_agent": agent, "raw_page_value": page, "hits": tally.hits}
         if tally.known:

@@ -78,7 +78,7 @@ class PushResult:
     invalid_count: int = 0
     invalid: list[BadRow] = field(default_factory=list)  # the first MAX_LISTED
     skipped: list = field(default_factory=list)  # the first MAX_LISTED
-    skipped_count: int = 0  # totals rows, log lines of no request: not sent, not an error
+    skipped_count: int = 0  # totals rows, lines of no request, other days: not an error
     rejections: list[str] = field(default_factory=list)  # the server's reasons, each once
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None

@@ -113,3 +113,11 @@ def test_a_state_file_that_cannot_be_kept_is_a_usage_error(monkeypatch, capsys, 
 def test_a_tab_delimiter_as_a_shell_script_types_it(typed):
     args = cli.build_parser().parse_args(["referrals", "x.csv", *TARGET, "--delimiter", typed])
     assert cli.delimiter_option(args.delimiter) == "\t"
+
+
+def test_date_is_for_logs(monkeypatch, capsys):
+    monkeypatch.setenv("REFERRALS_API_TOKEN", "t")
+    argv = ["agents", "rows.csv", *TARGET, "--log-format", "rows", "--date", "2026-05-20"]
+    assert "--date is for logs" in usage_error(argv, capsys)
+    argv = ["agents", "access.log", *TARGET, "--log-format", "nginx", "--date", "2026-02-30"]
+    assert "--date must be a day, YYYY-MM-DD" in usage_error(argv, capsys)

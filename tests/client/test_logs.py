@@ -253,3 +253,28 @@ def test_requests_without_a_user_agent_are_skipped_not_invalid(tmp_path):
         out = list(summarize_logs([str(path)], log_format=log_format))
         assert [type(item) for item in out] == [Skipped, Row]
         assert out[0] == Skipped(f"{path}:1", "no user agent: no agent's request")
+
+
+def test_only_the_days_asked_for_are_summarized(tmp_path):
+    """logrotate cuts at 06:25, not at midnight UTC: access.log.1 holds the end of one day and
+    the start of the next. A pushed row replaces the stored one, so the next night's push of
+    the same day's other part would replace these hits, not add to them. `dates` keeps the
+    complete day of the files given; the others are skipped with one line per day."""
+    older, newer = tmp_path / "access.log.2", tmp_path / "access.log.1"
+    older.write_text(
+        combined(when="19/May/2026:06:25:00 +0000") + "\n"
+        + combined(when="20/May/2026:01:00:00 +0000") + "\n"
+    )  # fmt: skip
+    newer.write_text(
+        combined(when="20/May/2026:06:25:01 +0000") + "\n"
+        + combined(when="21/May/2026:06:00:00 +0000") + "\n"
+        + combined(when="21/May/2026:06:10:00 +0000") + "\n"
+    )  # fmt: skip
+    out = list(summarize_logs([str(older), str(newer)], log_format="nginx", dates={"2026-05-20"}))
+    rows = [item for item in out if type(item) is Row]
+    assert [(row.data["date"], row.data["hits"]) for row in rows] == [("2026-05-20", 2)]
+    skipped = [item for item in out if type(item) is Skipped]
+    assert skipped == [
+        Skipped(f"{older}:1", "1 request(s) of 2026-05-19, not a --date day: not sent"),
+        Skipped(f"{newer}:2", "2 request(s) of 2026-05-21, not a --date day: not sent"),
+    ]
