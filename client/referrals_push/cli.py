@@ -1,6 +1,7 @@
 """The `referrals-push` command: `referrals` and `agents`, a summary, and exit codes."""
 
 import argparse
+import datetime as dt
 import hashlib
 import os
 import signal
@@ -17,7 +18,9 @@ from referrals_push.push import (
     MAX_BATCH_ROWS,
     TOKEN_VARIABLE,
     PushResult,
+    base_url_check,
     push_rows,
+    token_clean,
 )
 from referrals_push.readers import FORMATS, STDIN, read_rows
 from referrals_push.records import AGENTS, PRESET_NAMES, REFERRALS, Row
@@ -41,6 +44,18 @@ def _mapping(values: list[str]) -> dict[str, str]:
             raise argparse.ArgumentTypeError(f"--map {value!r}: expected FIELD=COLUMN")
         mapping[name.strip()] = column.strip()
     return mapping
+
+
+def delimiter_option(value: str | None) -> str | None:
+    """--delimiter: one character; `\\t` or `tab` for a tab (a shell script cannot easily
+    type one); empty: guessed from the header. ValueError otherwise."""
+    if not value:
+        return None
+    if value == "\\t" or value.lower() == "tab":
+        return "\t"
+    if len(value) != 1:
+        raise ValueError("--delimiter must be one character (or \\t, tab)")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -106,6 +121,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=(*LOG_FORMATS, "rows"),
         help="nginx/apache: combined log; cloudflare: Logpush NDJSON; rows: CSV/NDJSON/JSON",
     )
+    agents.add_argument(
+        "--date",
+        action="append",
+        metavar="YYYY-MM-DD",
+        help="logs: push only this UTC day (repeatable); give every file holding part of it",
+    )
     _table_options(agents)
     return parser
 
@@ -122,6 +143,8 @@ def _fingerprint(args, mapping: dict) -> str:
         args.delimiter,
         args.batch_id,
     )
+    if getattr(args, "date", None):
+        options += (sorted(args.date),)
     digest.update(repr(options).encode())
     for name in args.files:
         digest.update(name.encode() + b"\0")
@@ -155,7 +178,9 @@ def _with_batch_id(rows, batch_id: str | None) -> Iterator:
 
 def _rows(args, mapping: dict) -> Iterator:
     if args.command == "agents" and args.log_format != "rows":
-        yield from summarize_logs(args.files, log_format=args.log_format, batch_id=args.batch_id)
+        yield from summarize_logs(
+            args.files, log_format=args.log_format, batch_id=args.batch_id, dates=args.date
+        )
         return
     kind = REFERRALS if args.command == "referrals" else AGENTS
     for name in args.files:
@@ -185,8 +210,10 @@ def summary_lines(result: PushResult, *, command: str) -> list[str]:
         f"  rejected       {result.rejected:>12,}  (not on the allow-list: not an error)",
         f"  invalid        {result.invalid_count:>12,}  (not sent)",
     ]
-    if result.skipped:
-        lines.append(f"  skipped        {len(result.skipped):>12,}  (totals rows)")
+    if result.skipped_count:
+        lines.append(
+            f"  skipped        {result.skipped_count:>12,}  (totals rows, no request, not a --date)"
+        )
     if result.retries:
         lines.append(f"  retries        {result.retries:>12,}")
     for bad in result.invalid[:20]:
@@ -210,9 +237,36 @@ def main(argv: list[str] | None = None) -> int:
         mapping = _mapping(args.map)
     except argparse.ArgumentTypeError as exc:
         parser.error(str(exc))
-    token = os.environ.get(TOKEN_VARIABLE, "")
+    try:
+        token = token_clean(os.environ.get(TOKEN_VARIABLE, ""))
+    except ValueError as exc:
+        parser.error(str(exc))
     if not token:
         parser.error(f"set the API token in the environment variable {TOKEN_VARIABLE}")
+    try:
+        base_url_check(args.base_url)
+    except ValueError as exc:
+        parser.error(str(exc))
+    batch_id_limit = REFERRALS.texts["batch_id"]
+    if args.batch_id and len(args.batch_id) > batch_id_limit:  # else every row would be a 422
+        parser.error(f"--batch-id must be at most {batch_id_limit} characters")
+    try:
+        args.delimiter = delimiter_option(args.delimiter)
+    except ValueError as exc:
+        parser.error(str(exc))
+    if args.timeout <= 0:
+        parser.error("--timeout must be more than 0 seconds")
+    if args.retry_base < 0 or args.retry_cap < 0:
+        parser.error("--retry-base and --retry-cap must be 0 or more seconds")
+    if args.max_attempts < 1:
+        parser.error("--max-attempts must be at least 1")
+    if getattr(args, "date", None):
+        if args.log_format == "rows":
+            parser.error("--date is for logs (--log-format nginx, apache or cloudflare)")
+        try:
+            args.date = sorted({dt.date.fromisoformat(day).isoformat() for day in args.date})
+        except ValueError:
+            parser.error(f"--date must be a day, YYYY-MM-DD, not {' '.join(args.date)!r}")
     if args.resume and STDIN in args.files:
         parser.error("--resume needs files: stdin cannot be read again")
     if not 1 <= args.batch_rows <= MAX_BATCH_ROWS:

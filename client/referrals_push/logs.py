@@ -9,11 +9,11 @@ AI agents; every user agent is sent, and the others come back `rejected`.
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from referrals_push.readers import open_text, source_name
+from referrals_push.readers import Skipped, open_text, source_name
 from referrals_push.records import AGENTS, BadRow, Row
 
 LOG_FORMATS = ("nginx", "apache", "cloudflare")
@@ -42,6 +42,13 @@ class _Tally:
     origin: str
     verified: bool | None  # None: not known for any line; else every line's verdict and-ed
     known: bool
+
+
+class NoRequest(ValueError):
+    """A well-formed line that logs no agent's request: a connection closed before it sent
+    one (nginx's `"-" 400` or `408`), a TLS handshake on port 80, a request without a user
+    agent. Every public server has some every day; they are skipped (and counted), not
+    invalid rows to fix."""
 
 
 def unescape(text: str) -> str:
@@ -75,7 +82,7 @@ def page_path(target: str) -> str:
 def _user_agent(text: str) -> str:
     agent = text.strip()
     if not agent:
-        raise ValueError("no user agent")
+        raise NoRequest("no user agent: no agent's request")
     if len(agent) > MAX_USER_AGENT:
         raise ValueError(f"user agent longer than {MAX_USER_AGENT} characters")
     if "\x00" in agent:
@@ -93,9 +100,17 @@ def parse_combined(line: str) -> tuple[str, str, str]:
     except ValueError:
         raise ValueError(f"time {match['time']!r} is not dd/Mon/yyyy:HH:MM:SS +zzzz") from None
     parts = unescape(match["request"]).split(" ")
+    refused = match["status"] == "-" or match["status"].startswith("4")
     if len(parts) < 2:
+        if refused:
+            raise NoRequest(f"no HTTP request (status {match['status']}): not a page fetch")
         raise ValueError(f"request {match['request'][:80]!r} is not 'METHOD target HTTP/x'")
-    path = page_path(parts[1])
+    try:
+        path = page_path(parts[1])
+    except ValueError as exc:
+        if refused:  # a scanner's CONNECT host:443 or OPTIONS *, refused by the server
+            raise NoRequest(f"no page request (status {match['status']}): {exc}") from None
+        raise
     return when.astimezone(dt.UTC).date().isoformat(), _user_agent(unescape(match["agent"])), path
 
 
@@ -161,11 +176,21 @@ def _lines(path: str) -> Iterator[tuple[int, str]]:
 
 
 def summarize_logs(
-    paths: Iterable[str], *, log_format: str, batch_id: str | None = None
-) -> Iterator[Row | BadRow]:
-    """Bad lines as they are met, then the daily rows, sorted (so a resumed run sends the
-    same rows in the same order)."""
+    paths: Iterable[str],
+    *,
+    log_format: str,
+    batch_id: str | None = None,
+    dates: Collection[str] | None = None,
+) -> Iterator[Row | BadRow | Skipped]:
+    """Bad (and skipped) lines as they are met, then the daily rows, sorted (so a resumed run
+    sends the same rows in the same order).
+
+    `dates` (YYYY-MM-DD), when given, are the only days summarized: a pushed row replaces the
+    stored one, so a day that the files hold only part of (logs rotated at another time than
+    midnight UTC) would replace the day's hits with that part. The other days come out as one
+    Skipped each."""
     tallies: dict[tuple[str, str, str], _Tally] = {}
+    other_days: dict[str, list] = {}  # day -> [requests, origin of the first]
     for path in paths:
         name = source_name(path)
         for number, line in _lines_safe(path, name):
@@ -181,8 +206,14 @@ def summarize_logs(
                 else:
                     date, agent, page = parse_combined(line)
                     verified = None
+            except NoRequest as exc:
+                yield Skipped(origin, str(exc))
+                continue
             except ValueError as exc:
                 yield BadRow(origin, str(exc))
+                continue
+            if dates is not None and date not in dates:
+                other_days.setdefault(date, [0, origin])[0] += 1
                 continue
             key = (date, agent, page)
             tally = tallies.get(key)
@@ -193,6 +224,8 @@ def summarize_logs(
             if verified is not None:
                 tally.verified = verified if not tally.known else (tally.verified and verified)
                 tally.known = True
+    for date, (requests, origin) in sorted(other_days.items()):
+        yield Skipped(origin, f"{requests} request(s) of {date}, not a --date day: not sent")
     for (date, agent, page), tally in sorted(tallies.items()):
         data = {"date": date, "raw_user_agent": agent, "raw_page_value": page, "hits": tally.hits}
         if tally.known:

@@ -7,6 +7,7 @@ halves; 422 and other 4xx stop the push with the server's message and the rows' 
 Pushes are idempotent on the server's upsert key, so sending a batch again never counts twice.
 """
 
+import datetime as dt
 import gzip
 import json
 import os
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
@@ -75,7 +77,8 @@ class PushResult:
     retries: int = 0
     invalid_count: int = 0
     invalid: list[BadRow] = field(default_factory=list)  # the first MAX_LISTED
-    skipped: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)  # the first MAX_LISTED
+    skipped_count: int = 0  # totals rows, lines of no request, other days: not an error
     rejections: list[str] = field(default_factory=list)  # the server's reasons, each once
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None
@@ -106,19 +109,78 @@ class Batch:
         )
 
 
+BAD_TOKEN = (
+    f"the API token in {TOKEN_VARIABLE} holds characters no token has (a space, a line break "
+    "inside, or a non-ASCII character): copy the key again"
+)
+
+
+def token_clean(token: str) -> str:
+    """The token without the whitespace around it (a secret file's trailing newline);
+    ValueError (BAD_TOKEN, which never repeats it) when no Authorization header can carry it."""
+    token = token.strip()
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        raise ValueError(BAD_TOKEN)
+    return token
+
+
+def base_url_check(base_url: str) -> None:
+    """ValueError unless `base_url` is an http(s) URL with a host: without a scheme every
+    request would fail as a network error, retried for minutes, then exit 4 (run again later)."""
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(
+            f"--base-url must be an http:// or https:// URL, the service's root "
+            f"(https://referrals.example.com), not {base_url!r}"
+        )
+
+
+def _json_value(value):
+    """What a database query gives (a DATE, a NUMERIC) as the API takes it."""
+    if type(value) is dt.date:
+        return value.isoformat()
+    if isinstance(value, Decimal) and value.is_finite():
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"{type(value).__name__} is no JSON value")
+
+
 def encode_row(data: dict) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    """The row's NDJSON line; ValueError for what the service's JSON cannot hold (NaN or
+    Infinity, which Python's json reads and writes; a lone surrogate, which is no UTF-8; an
+    object of another type)."""
+    try:
+        return json.dumps(
+            data, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=_json_value
+        ).encode()
+    except TypeError as exc:
+        raise ValueError(f"it cannot be sent as JSON: {exc}") from None
+    except UnicodeEncodeError:
+        raise ValueError("it cannot be sent as JSON: a lone surrogate is no Unicode text") from None
+    except ValueError:
+        raise ValueError("it cannot be sent as JSON: NaN or Infinity is no JSON number") from None
 
 
 def batches_of(
-    rows: Iterable[Row], *, max_rows: int, max_bytes: int, too_large: Callable[[Row], None]
+    rows: Iterable[Row],
+    *,
+    max_rows: int,
+    max_bytes: int,
+    too_large: Callable[[Row], None],
+    unsendable: Callable[[Row, str], None] | None = None,
 ) -> Iterator[Batch]:
-    """Consecutive batches within both limits; a row alone over `max_bytes` goes to too_large."""
+    """Consecutive batches within both limits; a row alone over `max_bytes` goes to too_large,
+    one that cannot be encoded to unsendable (with the reason)."""
     lines: list[bytes] = []
     origins: list[str] = []
     size = -1
     for row in rows:
-        line = encode_row(row.data)
+        try:
+            line = encode_row(row.data)
+        except ValueError as exc:
+            if unsendable is None:
+                raise
+            unsendable(row, str(exc))
+            continue
         if len(line) > max_bytes:
             too_large(row)
             continue
@@ -155,6 +217,21 @@ def _detail(response: httpx.Response) -> str:
     if isinstance(body, dict) and isinstance(body.get("detail"), str):
         return body["detail"]
     return json.dumps(body)[:500]
+
+
+def _outcome(response: httpx.Response) -> dict | None:
+    """The 200 body of a push ({"accepted": n, "rejected": m, ...}), or None when it is not one
+    (a web site or a proxy answering for the service)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict):
+        return None
+    counts = (body.get("accepted"), body.get("rejected"))
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in counts):
+        return None
+    return body
 
 
 def _with_origin(message: str, origins: list[str]) -> tuple[str, str]:
@@ -212,7 +289,16 @@ class Pusher:
         """Push `batch` (in halves after a 413), calling done(part, body) per stored part."""
         response = self._post(batch)
         if response.status_code == 200:
-            done(batch, response.json())
+            body = _outcome(response)
+            if body is None:
+                kind = response.headers.get("Content-Type", "no content type")
+                raise PushStopped(
+                    EXIT_CLIENT_ERROR,
+                    f"HTTP 200 without a push outcome ({kind}) from {self.url}: is --base-url "
+                    f"the service's root? (rows {batch.origins[0]}..{batch.origins[-1]})",
+                    batch.origins,
+                )
+            done(batch, body)
             return
         if response.status_code == 413 and len(batch.lines) > 1:
             first, second = batch.halves()
@@ -237,7 +323,7 @@ class Pusher:
                     self.url, content=body, headers=headers, params=self.params
                 )
             except httpx.TransportError as exc:
-                problem, wait, response = f"network error ({exc.__class__.__name__})", None, None
+                problem, wait, response = f"network error ({self._reason(exc)})", None, None
             else:
                 if response.status_code not in RETRY_STATUSES:
                     return response
@@ -256,6 +342,14 @@ class Pusher:
             self.on_wait(f"{problem}; retry {attempt}/{self.max_attempts - 1} in {delay:.1f} s")
             time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def _reason(self, exc: httpx.TransportError) -> str:
+        """`ConnectError: [SSL: CERTIFICATE_VERIFY_FAILED] ...`: the class alone does not tell a
+        refused connection from a certificate that does not verify. Never the token."""
+        reason = " ".join(str(exc).split())[:300]
+        token = self.headers["Authorization"].removeprefix("Bearer ")
+        reason = reason.replace(token, "<token>") if token else reason
+        return f"{exc.__class__.__name__}: {reason}" if reason else exc.__class__.__name__
 
     def _stop(self, batch: Batch, response: httpx.Response) -> PushStopped:
         status = response.status_code
@@ -285,6 +379,9 @@ class Pusher:
         where = f"{batch.origins[0]}..{batch.origins[-1]}"
         if status == 413:
             detail = f"the row at {batch.origins[0]} alone is too large: {_detail(response)}"
+        elif response.is_redirect:  # a POST is not followed: say where, not the page
+            location = response.headers.get("Location", "")
+            detail = f"redirected to {location}: is --base-url the service's root?"
         else:
             detail = _detail(response)
         return PushStopped(
@@ -370,13 +467,16 @@ def push_rows(
     stored. `check`: raise PushFailed unless every row was sent (exit code 0).
     """
     kind = KINDS[kind] if isinstance(kind, str) else kind
-    token = token or os.environ.get(TOKEN_VARIABLE, "")
+    token = token_clean(token or os.environ.get(TOKEN_VARIABLE, ""))
     if not token:
         raise ValueError(f"no API token: pass token= or set {TOKEN_VARIABLE}")
+    base_url_check(base_url)
     if not 1 <= batch_rows <= MAX_BATCH_ROWS:
         raise ValueError(f"batch_rows must be between 1 and {MAX_BATCH_ROWS}")
     if batch_bytes < 1024:
         raise ValueError("batch_bytes must be at least 1024")
+    if backoff_base < 0 or backoff_cap < 0 or timeout <= 0:
+        raise ValueError("backoff_base and backoff_cap must be 0 or more, timeout more than 0")
     progress = progress or Progress()
     result = PushResult(dry_run=dry_run)
     started = time.monotonic()
@@ -422,8 +522,10 @@ def push_rows(
                 invalid(item)
                 continue
             if not isinstance(item, Row):
-                result.skipped.append(item)
-                progress.note(f"{item.origin}: {item.message}")
+                result.skipped_count += 1
+                if len(result.skipped) < MAX_LISTED:  # a log may have thousands
+                    result.skipped.append(item)
+                    progress.note(f"{item.origin}: {item.message}")
                 continue
             result.rows_read += 1
             if result.rows_read <= skip:
@@ -433,6 +535,9 @@ def push_rows(
 
     def too_large(row: Row) -> None:
         invalid(BadRow(row.origin, f"the row alone is over {batch_bytes} bytes"))
+
+    def unsendable(row: Row, reason: str) -> None:
+        invalid(BadRow(row.origin, reason))
 
     rejection_reasons: set[str] = set()
 
@@ -457,7 +562,11 @@ def push_rows(
 
     def prepared() -> Iterator[Batch]:
         for batch in batches_of(
-            valid_rows(), max_rows=batch_rows, max_bytes=batch_bytes, too_large=too_large
+            valid_rows(),
+            max_rows=batch_rows,
+            max_bytes=batch_bytes,
+            too_large=too_large,
+            unsendable=unsendable,
         ):
             pusher.payload(batch)
             yield batch

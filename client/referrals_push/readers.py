@@ -8,7 +8,9 @@ import csv
 import gzip
 import io
 import json
+import re
 import sys
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,7 @@ from referrals_push.records import (
 STDIN = "-"
 FORMATS = ("csv", "ndjson", "json")
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _TOTALS = {"total", "totals", "grand total"}  # GA4's and Adobe's report downloads add one
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -51,8 +54,16 @@ def open_binary(path: str) -> io.BufferedIOBase:
     return raw
 
 
+def _encoding(head: bytes) -> str:
+    """UTF-16 when the text starts with its BOM (Excel's "Unicode text"), else UTF-8 (with or
+    without a BOM)."""
+    return "utf-16" if head[:2] in _UTF16_BOMS else "utf-8-sig"
+
+
 def open_text(path: str, errors: str = "strict") -> io.TextIOBase:
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8-sig", errors=errors, newline="")
+    binary = open_binary(path)
+    encoding = _encoding(binary.peek(2)[:2] if hasattr(binary, "peek") else b"")
+    return io.TextIOWrapper(binary, encoding=encoding, errors=errors, newline="")
 
 
 def guess_format(path: str, first_char: str) -> str:
@@ -69,12 +80,15 @@ def _sniff(path: str) -> str:
     """The first non-blank character of the input, without consuming stdin."""
     if path == STDIN:
         head = sys.stdin.buffer.peek(4096)[:4096]
-        if head[:2] == _GZIP_MAGIC:
-            return ""  # gzip on stdin: CSV unless --format says otherwise
+        if head[:2] == _GZIP_MAGIC:  # the start of the text, from the start of the gzip
+            try:
+                head = zlib.decompressobj(wbits=31).decompress(head, 4096)
+            except zlib.error:
+                return ""  # a broken gzip: the reader says so
     else:
         with open_binary(path) as stream:
             head = stream.read(4096)
-    return head.decode("utf-8", "ignore").lstrip("\ufeff \t\r\n")[:1]
+    return head.decode(_encoding(head), "ignore").lstrip("\ufeff \t\r\n")[:1]
 
 
 def _delimiter(header_line: str) -> str:
@@ -171,35 +185,62 @@ def read_ndjson(
             yield _convert_object(value, origin, kind, preset, mapping, cache)
 
 
+JSON_CHUNK = 1 << 20  # characters read at a time from a JSON array
+_JSON_GAP = re.compile(r"[ \t\r\n,]*")  # between the items of an array
+
+
 def read_json(
     path: str, *, kind: Kind, preset: str | None, mapping: Mapping[str, str]
 ) -> Iterator[Row | BadRow]:
-    """A JSON array, decoded item by item so that each item's origin names its line."""
+    """A JSON array, decoded item by item so that each item's origin names its line, and read
+    a chunk at a time so that an export of millions of rows is never held whole."""
     name, cache = source_name(path), {}
-    with open_text(path) as stream:
-        text = stream.read()
     decoder = json.JSONDecoder()
-    position = len(text) - len(text.lstrip())
-    if not text.startswith("[", position):
-        yield BadRow(f"{name}:1", "a JSON file must hold an array of objects")
-        return
-    position += 1
-    line = 1 + text.count("\n", 0, position)
-    counted = position
-    while True:
-        while position < len(text) and text[position] in " \t\r\n,":
-            position += 1
-        if position >= len(text) or text[position] == "]":
+    with open_text(path) as stream:
+        text = stream.read(JSON_CHUNK)
+        end = not text
+        position = len(text) - len(text.lstrip())
+        while position == len(text) and not end:  # a file of blanks, then the array
+            text = stream.read(JSON_CHUNK)
+            end, position = not text, len(text) - len(text.lstrip())
+        if not text.startswith("[", position):
+            yield BadRow(f"{name}:1", "a JSON file must hold an array of objects")
             return
-        line += text.count("\n", counted, position)
-        counted = position
-        origin = f"{name}:{line}"
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as exc:
-            yield BadRow(origin, f"malformed JSON: {exc.msg}; the rest of the file is unread")
-            return
-        yield _convert_object(value, origin, kind, preset, mapping, cache)
+        line, counted = 1, 0  # the line of text[counted]
+        position += 1
+        while True:
+            position = _JSON_GAP.match(text, position).end()
+            if position == len(text):
+                if end:
+                    return  # no closing bracket: every item was read
+                line += text.count("\n", counted, position)
+                text, counted, position = stream.read(JSON_CHUNK), 0, 0
+                end = not text
+                continue
+            if text[position] == "]":
+                return
+            line += text.count("\n", counted, position)
+            counted = position
+            origin = f"{name}:{line}"
+            while True:
+                try:
+                    value, after = decoder.raw_decode(text, position)
+                except json.JSONDecodeError as exc:
+                    chunk = "" if end else stream.read(JSON_CHUNK)
+                    if chunk:  # the item may go on in the next chunk
+                        text, counted, position = text[position:] + chunk, 0, 0
+                        continue
+                    yield BadRow(
+                        origin, f"malformed JSON: {exc.msg}; the rest of the file is unread"
+                    )
+                    return
+                if after < len(text) or end:
+                    break
+                chunk = stream.read(JSON_CHUNK)  # a number may go on: 12|34
+                end = not chunk
+                text, counted, position = text[position:] + chunk, 0, 0
+            position = after
+            yield _convert_object(value, origin, kind, preset, mapping, cache)
 
 
 def read_rows(
@@ -235,5 +276,7 @@ def read_rows(
             last = row.origin
             yield row
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
-        reason = exc.reason if isinstance(exc, UnicodeDecodeError) else exc
+        reason = exc
+        if isinstance(exc, UnicodeDecodeError):  # Latin-1 or Windows-1252, most often
+            reason = f"{exc.reason} (not UTF-8 or UTF-16 text: convert it to UTF-8 first)"
         yield BadRow(last, f"cannot read {name} after this line: {reason}")

@@ -18,6 +18,7 @@ OTHER_RUN = (
     "delete it to start this run from the beginning"
 )
 UNREADABLE = "{path} is not a referrals-push state file: {reason}"
+UNWRITABLE = "{path}: cannot keep the state file: {reason}"
 
 
 @dataclass
@@ -51,6 +52,8 @@ class PushState:
         try:
             data = json.loads(path.read_text())
             saved = _Saved(**data)
+        except OSError as exc:  # a directory, no permission
+            raise StateError(UNWRITABLE.format(path=path, reason=exc.strerror)) from None
         except (ValueError, TypeError) as exc:
             raise StateError(UNREADABLE.format(path=path, reason=exc)) from None
         if saved.version != VERSION or saved.fingerprint != fingerprint:
@@ -85,9 +88,13 @@ class PushState:
         self._write()
 
     def _write(self) -> None:
+        """Atomically; StateError when it cannot (no such directory, no space left)."""
         temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w") as stream:
-            json.dump(asdict(self.saved), stream, indent=1)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, self.path)
+        try:
+            with open(temporary, "w") as stream:
+                json.dump(asdict(self.saved), stream, indent=1)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            raise StateError(UNWRITABLE.format(path=self.path, reason=exc.strerror)) from None

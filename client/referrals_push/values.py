@@ -20,6 +20,9 @@ _GROUPED = {
 }
 _DATE_FORMATS = ("%Y-%m-%d", "%Y%m%d", "%B %d, %Y", "%b %d, %Y", "%m/%d/%Y", "%Y-%m-%dT%H:%M:%S")
 _ADOBE_DAY = re.compile(r"^(?P<day>.+?)(?: 00:00(?::00)?)?$")  # "January 5, 2026 00:00"
+# Minus signs other than "-" (sv-SE, fi-FI and nb-NO formats write U+2212): the currency
+# pattern would strip them as symbols, making a refund of -5 an amount of 5.
+_MINUS = str.maketrans(dict.fromkeys("\u2212\u2012\u2013\ufe63\uff0d", "-"))
 MAX_INT = 2**63 - 1
 _PLAIN_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,4})?$")
 
@@ -88,7 +91,7 @@ def parse_amount(value) -> float | None:
     if isinstance(value, int | float):
         amount = Decimal(str(value))
     else:
-        text = str(value).strip()
+        text = str(value).strip().translate(_MINUS)
         negative = text.startswith("(") and text.endswith(")") or "-" in text
         text = _CURRENCY.sub("", text.strip("()").replace("-", "").strip())
         try:
@@ -113,7 +116,11 @@ def parse_date(value) -> str:
     """YYYY-MM-DD from ISO, GA4's YYYYMMDD, Adobe's `January 5, 2026` and US `01/05/2026`."""
     if _blank(value):
         raise ValueError("the date is missing")
-    return _parse_date_text(str(value))
+    day = _parse_date_text(str(value))
+    # The service refuses a later day with a 422 for the whole batch, which stops the push.
+    if day > (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat():
+        raise ValueError(f"{value!r} is later than tomorrow (UTC): the service refuses it")
+    return day
 
 
 @functools.lru_cache(maxsize=4096)  # an export has a few hundred distinct days in its rows

@@ -149,3 +149,26 @@ def test_agent_rows_through_the_python_api(service):
     }
     verified = dict(AgentTrafficRow.objects.values_list("raw_user_agent", "verified"))
     assert verified == {GPTBOT: True, CLAUDEBOT: None}
+
+
+def test_lines_of_no_request_are_skipped_and_the_push_is_ok(service, tmp_path, capsys):
+    """A day of a public server's log: a connection closed before its request, and a TLS
+    handshake on port 80, as nginx logs them. Not an error: exit 0, counted as skipped."""
+    when = "20/May/2026:03:00:00 +0000"
+    text = "\n".join(
+        [
+            line(GPTBOT, "/a", when),
+            f'1.2.3.4 - - [{when}] "-" 400 0 "-" "-"',
+            f'1.2.3.4 - - [{when}] "\\x16\\x03\\x01\\x00\\xca\\x01" 400 157 "-" "-"',
+        ]
+    )
+    path = tmp_path / "access.log"
+    path.write_text(text + "\n")
+    target = ["--base-url", service["base_url"], "--brand", str(service["brand"])]
+    argv = ["agents", str(path), "--log-format", "nginx", *target]
+    code = cli.main([*argv, "--connection", service["connection"]])
+    out, err = capsys.readouterr()
+    assert code == EXIT_OK, out + err
+    assert "skipped                   2" in out
+    assert "invalid                   0" in out
+    assert stored(service["connection"]) == {("2026-05-20", GPTBOT, "/a"): 1}

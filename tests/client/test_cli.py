@@ -31,6 +31,18 @@ def test_the_token_comes_from_the_environment(monkeypatch, capsys):
         (["--batch-rows", "10001"], "--batch-rows must be between 1 and 10000"),
         (["--batch-bytes", "10"], "--batch-bytes must be at least 1024"),
         (["--preset", "matomo"], "invalid choice: 'matomo'"),
+        (["--base-url", "referrals.example.com"], "--base-url must be an http:// or https:// URL"),
+        (
+            ["--base-url", "ftp://referrals.example.com"],
+            "--base-url must be an http:// or https://",
+        ),
+        (["--base-url", "https://"], "--base-url must be an http:// or https:// URL"),
+        (["--batch-id", "x" * 129], "--batch-id must be at most 128 characters"),
+        (["--delimiter", ";;"], "--delimiter must be one character (or \\t, tab)"),
+        (["--timeout", "0"], "--timeout must be more than 0 seconds"),
+        (["--retry-base", "-1"], "--retry-base and --retry-cap must be 0 or more seconds"),
+        (["--retry-cap", "-1"], "--retry-base and --retry-cap must be 0 or more seconds"),
+        (["--max-attempts", "0"], "--max-attempts must be at least 1"),
     ],
 )
 def test_bad_options(monkeypatch, capsys, extra, message):
@@ -84,3 +96,28 @@ def test_the_client_needs_no_django():
     )
     done = subprocess.run([sys.executable, "-c", code], cwd="/", check=False, timeout=60)
     assert done.returncode == 0
+
+
+def test_a_state_file_that_cannot_be_kept_is_a_usage_error(monkeypatch, capsys, tmp_path):
+    """A --resume path in a directory that does not exist, or a directory: exit 2 with the
+    reason before anything is sent, not an OSError traceback (exit 1, 'fix the data')."""
+    monkeypatch.setenv("REFERRALS_API_TOKEN", "t")
+    for state in (tmp_path / "missing" / "run.state", tmp_path):
+        code = cli.main(["referrals", "x.csv", *TARGET, "--resume", str(state)])
+        err = capsys.readouterr().err
+        assert code == EXIT_USAGE
+        assert f"referrals-push: error: {state}: cannot keep the state file" in err
+
+
+@pytest.mark.parametrize("typed", ["\\t", "tab", "TAB", "\t"])
+def test_a_tab_delimiter_as_a_shell_script_types_it(typed):
+    args = cli.build_parser().parse_args(["referrals", "x.csv", *TARGET, "--delimiter", typed])
+    assert cli.delimiter_option(args.delimiter) == "\t"
+
+
+def test_date_is_for_logs(monkeypatch, capsys):
+    monkeypatch.setenv("REFERRALS_API_TOKEN", "t")
+    argv = ["agents", "rows.csv", *TARGET, "--log-format", "rows", "--date", "2026-05-20"]
+    assert "--date is for logs" in usage_error(argv, capsys)
+    argv = ["agents", "access.log", *TARGET, "--log-format", "nginx", "--date", "2026-02-30"]
+    assert "--date must be a day, YYYY-MM-DD" in usage_error(argv, capsys)

@@ -347,7 +347,7 @@ def test_network_errors_are_retried_then_reported(service, tmp_path, capsys):
         capsys,
     )
     assert code == EXIT_UNAVAILABLE
-    assert "network error (ConnectError); retry 1/1" in err
+    assert "network error (ConnectError: [Errno 111] Connection refused); retry 1/1" in err
     assert f"rows {path}:2..{path}:6 not sent" in err
 
 
@@ -366,7 +366,7 @@ def test_invalid_rows_are_reported_and_the_rest_is_sent(service, tmp_path, capsy
     assert stored_count(service) == 2
 
 
-def test_the_servers_422_stops_the_push_naming_the_lines(service, tmp_path, capsys):
+def test_a_date_after_tomorrow_is_an_invalid_row_and_the_rest_is_sent(service, tmp_path, capsys):
     too_late = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=5)).isoformat()
     path = tmp_path / "events.ndjson"
     lines = [
@@ -376,8 +376,24 @@ def test_the_servers_422_stops_the_push_naming_the_lines(service, tmp_path, caps
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
     code, out, err = run(["referrals", str(path), *args_for(service)], capsys)
     assert code == EXIT_INVALID
-    assert "the server refused 1 invalid value(s); nothing of this batch was stored" in err
-    assert f"{path}:2: date: " in err
+    assert f"invalid: {path}:2: date: '{too_late}' is later than tomorrow" in out
+    assert stored_count(service) == 1
+
+
+def test_the_servers_422_stops_the_push_naming_the_rows(service):
+    """Dicts given to the Python API go as they are: the service's 422 names them."""
+    too_late = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=5)).isoformat()
+    rows = [
+        {"date": "2026-05-20", "raw_referrer_value": "chatgpt.com", "raw_page_value": "/a"},
+        {"date": too_late, "raw_referrer_value": "chatgpt.com", "raw_page_value": "/b"},
+    ]
+    target = {k: service[k] for k in ("base_url", "brand", "connection")}
+    result = push_rows(rows, **target, check=False)
+    assert result.exit_code == EXIT_INVALID
+    assert "the server refused 1 invalid value(s); nothing of this batch was stored" in (
+        result.failure
+    )
+    assert "row 1: date: " in result.failure
     assert stored_count(service) == 0
 
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from referrals_push.logs import page_path, parse_cloudflare, parse_combined, summarize_logs
+from referrals_push.readers import Skipped
 from referrals_push.records import BadRow, Row
 
 GPTBOT = "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko); compatible; GPTBot/1.2; +https://openai.com/gptbot"
@@ -67,13 +68,11 @@ def test_combined_log_summarized_per_utc_day_agent_and_path(tmp_path, log_format
     assert rows[1].origin == f"{path}:1"  # the first line of the row
     assert [(b.origin, b.message) for b in bad] == [
         (f"{path}:8", "not a combined log line"),
-        (
-            f"{path}:9",
-            "request '\\\\x16\\\\x03\\\\x01\\\\x02\\\\x00\\\\x01\\\\x00' is not "
-            "'METHOD target HTTP/x'",
-        ),
         (f"{path}:11", "time '32/May/2026:10:00:00 +0000' is not dd/Mon/yyyy:HH:MM:SS +zzzz"),
     ]
+    # A TLS handshake sent to port 80 is a line of the log, but no request: skipped.
+    skipped = [r for r in summarize_logs([str(path)], log_format=log_format) if type(r) is Skipped]
+    assert skipped == [Skipped(f"{path}:9", "no HTTP request (status 400): not a page fetch")]
 
 
 def test_several_files_add_up(tmp_path):
@@ -121,6 +120,33 @@ def test_page_path(target, path):
 def test_not_a_page_path(target):
     with pytest.raises(ValueError):
         page_path(target)
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [
+        ("-", "400"),
+        ("-", "408"),
+        ("", "400"),
+        ("\\x16\\x03\\x01\\x00\\xca\\x01", "400"),
+        ("CONNECT www.example.org:443 HTTP/1.1", "400"),  # proxy probes
+        ("OPTIONS * HTTP/1.1", "405"),
+    ],
+)
+def test_lines_of_no_request_are_skipped_not_invalid(tmp_path, target, status):
+    """nginx logs a connection closed before its request (`"-" 400`, `"-" 408`) and a TLS
+    handshake on port 80: every public server's log has some every day, and none is a data
+    error to fix (exit 1 every night); they are skipped and counted in the summary."""
+    path = tmp_path / "access.log"
+    path.write_text(combined() + "\n" + combined(request=target, status=status) + "\n")
+    out = list(summarize_logs([str(path)], log_format="nginx"))
+    assert [type(item) for item in out] == [Skipped, Row]
+    assert out[0].origin == f"{path}:2"
+
+
+def test_a_request_line_that_is_no_request_with_a_2xx_is_still_invalid(tmp_path):
+    with pytest.raises(ValueError, match="is not 'METHOD target HTTP/x'"):
+        parse_combined(combined(request="-", status="200"))
 
 
 def test_a_line_without_user_agent_is_reported():
@@ -215,3 +241,40 @@ def test_batch_id_is_set_on_every_row(tmp_path):
     path.write_text(combined() + "\n")
     (row,) = list(summarize_logs([str(path)], log_format="nginx", batch_id="logs-2026-05-20"))
     assert row.data["batch_id"] == "logs-2026-05-20"
+
+
+def test_requests_without_a_user_agent_are_skipped_not_invalid(tmp_path):
+    """Cloudflare logs "" for a request without User-Agent (health checks, scripts), nginx
+    "" for an empty one: no agent to count, and every day has some: skipped, not exit 1."""
+    nginx, logpush = tmp_path / "access.log", tmp_path / "logpush.log"
+    nginx.write_text(combined(agent="") + "\n" + combined() + "\n")
+    logpush.write_text(cloudflare(ClientRequestUserAgent="") + "\n" + cloudflare() + "\n")
+    for path, log_format in ((nginx, "nginx"), (logpush, "cloudflare")):
+        out = list(summarize_logs([str(path)], log_format=log_format))
+        assert [type(item) for item in out] == [Skipped, Row]
+        assert out[0] == Skipped(f"{path}:1", "no user agent: no agent's request")
+
+
+def test_only_the_days_asked_for_are_summarized(tmp_path):
+    """logrotate cuts at 06:25, not at midnight UTC: access.log.1 holds the end of one day and
+    the start of the next. A pushed row replaces the stored one, so the next night's push of
+    the same day's other part would replace these hits, not add to them. `dates` keeps the
+    complete day of the files given; the others are skipped with one line per day."""
+    older, newer = tmp_path / "access.log.2", tmp_path / "access.log.1"
+    older.write_text(
+        combined(when="19/May/2026:06:25:00 +0000") + "\n"
+        + combined(when="20/May/2026:01:00:00 +0000") + "\n"
+    )  # fmt: skip
+    newer.write_text(
+        combined(when="20/May/2026:06:25:01 +0000") + "\n"
+        + combined(when="21/May/2026:06:00:00 +0000") + "\n"
+        + combined(when="21/May/2026:06:10:00 +0000") + "\n"
+    )  # fmt: skip
+    out = list(summarize_logs([str(older), str(newer)], log_format="nginx", dates={"2026-05-20"}))
+    rows = [item for item in out if type(item) is Row]
+    assert [(row.data["date"], row.data["hits"]) for row in rows] == [("2026-05-20", 2)]
+    skipped = [item for item in out if type(item) is Skipped]
+    assert skipped == [
+        Skipped(f"{older}:1", "1 request(s) of 2026-05-19, not a --date day: not sent"),
+        Skipped(f"{newer}:2", "2 request(s) of 2026-05-21, not a --date day: not sent"),
+    ]

@@ -3,8 +3,10 @@
 import gzip
 import io
 import sys
+import tracemalloc
 
 import pytest
+from referrals_push import readers
 from referrals_push.readers import Skipped, read_rows
 from referrals_push.records import AGENTS, REFERRALS, BadRow, Row
 
@@ -335,9 +337,83 @@ def test_an_unreadable_file_ends_in_one_bad_row_after_its_last_good_line(tmp_pat
     assert rows[-1].origin == rows[-2].origin  # after the last line read
     assert "cannot read" in rows[-1].message
     assert "invalid continuation byte" in rows[-1].message
+    assert "not UTF-8 or UTF-16 text" in rows[-1].message  # says what to do about it
 
     broken = tmp_path / "broken.csv.gz"
     broken.write_bytes(gzip.compress(ADOBE.encode() * 100)[:200])
     rows = rows_of(broken, preset="adobe", fmt="csv")
     assert isinstance(rows[-1], BadRow)
     assert "cannot read" in rows[-1].message
+
+
+@pytest.mark.parametrize("fmt_of", ["nd", "js"])
+def test_gzip_ndjson_or_json_on_stdin_is_told_by_its_first_character(monkeypatch, fmt_of):
+    """`zcat`-less pipes (`gsutil cat gs://.../events.ndjson.gz | referrals-push ... -`): the
+    format is guessed from the decompressed text, as for a file."""
+    line = '{"date":"2026-05-20","raw_referrer_value":"chatgpt.com","raw_page_value":"/a"}'
+    data = (line + "\n") if fmt_of == "nd" else f"[{line}]"
+    buffer = io.BufferedReader(io.BytesIO(gzip.compress(data.encode())))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(buffer))
+    (row,) = rows_of("-")
+    assert row.data["raw_page_value"] == "/a"
+
+
+def test_a_utf16_export_is_read(tmp_path):
+    """Excel's "Unicode text" (UTF-16 with a BOM, tab-separated), as Adobe reports re-saved in
+    Excel often are."""
+    text = ADOBE.replace(",", "\t").replace('"May 20\t 2026"', "May 20, 2026")
+    text = text.replace('"May 21\t 2026"', "May 21, 2026").replace('"1\t234"', "1234")
+    text = text.replace('"12\t001"', "12001").replace('"10\t500"', "10500")
+    text = text.replace('"$1\t234.56"', "$1234.56")
+    for encoding in ("utf-16", "utf-16-be"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes((b"\xfe\xff" if encoding == "utf-16-be" else b"") + text.encode(encoding))
+        rows = rows_of(path, preset="adobe")
+        assert [type(row) for row in rows] == [Row, Row, Row], rows
+        assert rows[0].data["pageviews"] == 1234
+        assert rows[2].data["sessions"] == 10500
+
+
+def test_a_json_array_is_read_as_a_stream(tmp_path):
+    """A JSON array export of millions of rows is read item by item, as CSV and NDJSON are,
+    never held whole: memory stays far below the file's size."""
+    item = '{"date": "2026-05-20", "raw_referrer_value": "chatgpt.com", "raw_page_value": "/p%d"}'
+    path = tmp_path / "big.json"
+    with open(path, "w") as stream:
+        stream.write("[\n" + ",\n".join(item % i for i in range(120_000)) + "\n]\n")
+    assert path.stat().st_size > 10_000_000
+    tracemalloc.start()
+    try:
+        count = 0
+        for row in read_rows(str(path), kind=REFERRALS):
+            assert isinstance(row, Row)
+            count += 1
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert count == 120_000
+    assert row.origin == f"{path}:120001"
+    assert peak < 8_000_000  # a chunk of 1 MiB and its copies; the whole file took 21 MB
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_json_items_across_read_boundaries(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(readers, "JSON_CHUNK", chunk)
+    text = """ [
+  {"date": "2026-05-20", "raw_referrer_value": "x.ai", "raw_page_value": "/a", "sessions": 12345},
+  {"date": "2026-05-20",
+   "raw_referrer_value": "claude.ai", "raw_page_value": "/b\\u00e9"}, 7,
+  {"date": "nope", "raw_referrer_value": "claude.ai", "raw_page_value": "/c"}
+  ,{"date": "2026-05-21", "raw_referrer_value": "claude.ai", "raw_page_value": "/d"}]
+"""
+    path = write(tmp_path, "events.json", text)
+    rows = rows_of(path)
+    assert [row.origin for row in rows] == [f"{path}:{n}" for n in (2, 3, 4, 5, 6)]
+    assert [type(row) for row in rows] == [Row, Row, BadRow, BadRow, Row]
+    assert rows[0].data["sessions"] == 12345
+    assert rows[1].data["raw_page_value"] == "/bé"
+    assert rows[2].message == "not a JSON object but int"
+
+    broken = write(tmp_path, "broken.json", '[{"date": "2026-05-20"}, {"date": ')
+    rows = rows_of(broken)
+    assert isinstance(rows[-1], BadRow) and "malformed JSON" in rows[-1].message

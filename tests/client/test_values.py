@@ -1,5 +1,7 @@
 """Cell values as Adobe Analytics and GA4 export them, parsed into the push API's types."""
 
+import datetime as dt
+
 import pytest
 from referrals_push import values
 
@@ -77,6 +79,10 @@ def test_amounts(cell, expected):
     [
         ("-5.00", "negative"),
         ("($12.00)", "negative"),  # accounting notation
+        ("\u22125.00", "negative"),  # the minus sign of sv-SE, fi-FI, nb-NO number formats
+        ("\u2212$5.00", "negative"),
+        ("1\u00a0234,56\u00a0\u20ac \u2212", "negative"),
+        ("\u20135", "negative"),  # an en dash typed as a minus
         ("free", "not an amount"),
         ("1e13", "over 10\\^12"),
         (float("nan"), "not a finite amount"),
@@ -110,6 +116,20 @@ def test_dates(cell, expected):
 def test_bad_dates(cell):
     with pytest.raises(ValueError):
         values.parse_date(cell)
+
+
+def test_a_date_the_service_refuses_as_too_late_is_a_bad_value():
+    """The service refuses a day after tomorrow (UTC) with a 422 for the whole batch, which
+    stops the push: the row is reported and not sent instead, as any other bad value."""
+    today = dt.datetime.now(dt.UTC).date()
+    assert values.parse_date(today.isoformat()) == today.isoformat()
+    assert values.parse_date(f"{today + dt.timedelta(days=1):%Y%m%d}") == str(
+        today + dt.timedelta(days=1)
+    )
+    with pytest.raises(ValueError, match="later than tomorrow"):
+        values.parse_date(str(today + dt.timedelta(days=2)))
+    with pytest.raises(ValueError, match="later than tomorrow"):
+        values.parse_date("January 5, 2099")
 
 
 @pytest.mark.parametrize(
