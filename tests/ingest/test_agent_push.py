@@ -23,6 +23,7 @@ from tests.factories import (
     agent_event,
     agent_push,
     agent_url,
+    ai_platform_ensure,
     event,
     push,
 )
@@ -415,8 +416,24 @@ def test_renormalize_agents_waits_for_a_push_in_flight(api_client, agent_connect
 
     from referrals.reporting.agents import agent_rollup_refresh
 
+    # An earlier transactional test's flush may have emptied the seeded agents.
+    for token, (slug, name, host) in {
+        "GPTBot": ("chatgpt", "ChatGPT", "chatgpt.com"),
+        "ClaudeBot": ("claude", "Claude", "claude.ai"),
+    }.items():
+        AIAgent.objects.update_or_create(
+            token=token,
+            defaults={
+                "name": token,
+                "operator": name,
+                "purpose": "training",
+                "platform": ai_platform_ensure(slug, name, host),
+                "active": True,
+            },
+        )
     claude = agent_event(date="2026-05-21", raw_user_agent="ClaudeBot/1.0", hits=5)
-    assert agent_push(api_client, agent_connection, [agent_event(), claude]).status_code == 200
+    pushed = agent_push(api_client, agent_connection, [agent_event(), claude]).json()
+    assert pushed["accepted"] == 2
     AIAgent.objects.filter(token="GPTBot").update(active=False)  # something to renormalize
     pushing, release, failures = threading.Event(), threading.Event(), []
 
