@@ -218,7 +218,8 @@ def agents_renormalize(*, dry_run: bool = False) -> list[AgentChange]:
                     AgentTrafficRow.objects.filter(
                         user_agent_key__in=keys[start : start + 500]
                     ).update(agent_id=new_id)
-            # The agent rollup has no triggers: recompute it for every agent connection.
-            for connection in agent_connections:
+            # The agent rollup has no triggers: recompute it for every agent connection (locked
+            # again: one registered since then is locked too, after its push in flight).
+            for connection in agent_connections.select_for_update():
                 agent_rollup_refresh(connection=connection)
     return sorted(changes, key=lambda change: (-change.rows, change.raw_user_agent))
