@@ -207,12 +207,19 @@ def agents_renormalize(*, dry_run: bool = False) -> list[AgentChange]:
             targets.setdefault(new_id, []).append(key)
     if not dry_run and changes:
         with transaction.atomic():
+            # First the lock a push holds (its connection's row), in id order: a push in flight
+            # commits before the rollup is recomputed, a later one waits for this transaction.
+            # Without it a push committing meanwhile left a rollup row the DELETE below had not
+            # seen, and the INSERT failed on the key (or the push's own refresh did).
+            agent_connections = Connection.objects.filter(kind=KIND_AGENT).order_by("pk")
+            list(agent_connections.select_for_update().values_list("pk", flat=True))
             for new_id, keys in targets.items():
                 for start in range(0, len(keys), 500):
                     AgentTrafficRow.objects.filter(
                         user_agent_key__in=keys[start : start + 500]
                     ).update(agent_id=new_id)
-            # The agent rollup has no triggers: recompute it for every agent connection.
-            for connection in Connection.objects.filter(kind=KIND_AGENT):
+            # The agent rollup has no triggers: recompute it for every agent connection (locked
+            # again: one registered since then is locked too, after its push in flight).
+            for connection in agent_connections.select_for_update():
                 agent_rollup_refresh(connection=connection)
     return sorted(changes, key=lambda change: (-change.rows, change.raw_user_agent))

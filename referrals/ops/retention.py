@@ -1,5 +1,7 @@
-"""Retention: push logs older than PUSH_LOG_RETENTION_DAYS, dropped-referrer tallies beyond
-the DROPPED_REFERRERS_PER_CONNECTION most frequent of each connection (`manage.py prune`).
+"""Retention: push logs older than PUSH_LOG_RETENTION_DAYS, dropped-referrer and dropped-user-
+agent tallies beyond the DROPPED_REFERRERS_PER_CONNECTION most frequent of each connection
+(`manage.py prune`). The user-agent tally keeps the raw value, so a CDN log's browsers add a
+line each: without the cap it grows with every browser version seen.
 
 Safe to run from cron while pushes run: each DELETE removes at most `batch_size` rows chosen
 by id, in its own short transaction (autocommit), so it locks only those rows and only for
@@ -12,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 
-from referrals.models import Brand, Connection, DroppedReferrer, PushLog
+from referrals.models import Brand, Connection, DroppedReferrer, DroppedUserAgent, PushLog
 
 DEFAULT_BATCH_SIZE = 1000
 
@@ -23,6 +25,7 @@ DEFAULT_BATCH_SIZE = 1000
 class PruneResult:
     push_logs: int = 0
     dropped_referrers: int = 0
+    dropped_user_agents: int = 0
 
 
 def _delete_in_batches(
@@ -57,13 +60,19 @@ def push_logs_prune(
 
 
 def dropped_referrers_prune(
-    *, keep: int, batch_size: int = DEFAULT_BATCH_SIZE, dry_run=False, pause=0.0
+    *,
+    keep: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    dry_run=False,
+    pause=0.0,
+    tally: type[Model] = DroppedReferrer,
 ) -> int:
-    """Keep each connection's `keep` most frequent dropped referrers (ties: the newest)."""
+    """Keep each connection's `keep` most frequent dropped referrers (ties: the newest), or
+    dropped user agents (`tally=DroppedUserAgent`)."""
     deleted = 0
     connections = Connection.objects.order_by("brand_id", "id").values_list("brand_id", "id")
     for brand_id, connection_id in connections.iterator():
-        scope = DroppedReferrer.objects.filter(brand_id=brand_id, connection_id=connection_id)
+        scope = tally.objects.filter(brand_id=brand_id, connection_id=connection_id)
         ranked = scope.order_by("-count", "-id")
         if dry_run:
             deleted += max(0, scope.count() - keep)
@@ -90,5 +99,12 @@ def retention_prune(
         ),
         dropped_referrers=dropped_referrers_prune(
             keep=keep_dropped, batch_size=batch_size, dry_run=dry_run, pause=pause
+        ),
+        dropped_user_agents=dropped_referrers_prune(
+            keep=keep_dropped,
+            batch_size=batch_size,
+            dry_run=dry_run,
+            pause=pause,
+            tally=DroppedUserAgent,
         ),
     )

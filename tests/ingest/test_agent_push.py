@@ -23,6 +23,7 @@ from tests.factories import (
     agent_event,
     agent_push,
     agent_url,
+    ai_platform_ensure,
     event,
     push,
 )
@@ -396,6 +397,79 @@ def test_the_daily_rollup_follows_pushes_and_renormalize(api_client, agent_conne
     call_command("renormalize_agents", stdout=__import__("io").StringIO())
     assert rollup_stored(agent_connection) == rollup_from_rows(agent_connection)
     assert all(agent != gptbot for _, agent in rollup_stored(agent_connection))
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_renormalize_agents_waits_for_a_push_in_flight(api_client, agent_connection):
+    """renormalize_agents recomputes every agent connection's rollup; it did so without the
+    lock a push holds (the connection row), so a push committing in between left it a rollup
+    row its DELETE had not seen, and its INSERT failed on the primary key (IntegrityError: the
+    command, run while the nightly pushes arrive, died and changed nothing)."""
+    import threading
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import connections as db_connections
+    from django.db import transaction
+    from django.db.models import F
+
+    from referrals.reporting.agents import agent_rollup_refresh
+
+    # An earlier transactional test's flush may have emptied the seeded agents.
+    for token, (slug, name, host) in {
+        "GPTBot": ("chatgpt", "ChatGPT", "chatgpt.com"),
+        "ClaudeBot": ("claude", "Claude", "claude.ai"),
+    }.items():
+        AIAgent.objects.update_or_create(
+            token=token,
+            defaults={
+                "name": token,
+                "operator": name,
+                "purpose": "training",
+                "platform": ai_platform_ensure(slug, name, host),
+                "active": True,
+            },
+        )
+    claude = agent_event(date="2026-05-21", raw_user_agent="ClaudeBot/1.0", hits=5)
+    pushed = agent_push(api_client, agent_connection, [agent_event(), claude]).json()
+    assert pushed["accepted"] == 2
+    AIAgent.objects.filter(token="GPTBot").update(active=False)  # something to renormalize
+    pushing, release, failures = threading.Event(), threading.Event(), []
+
+    def push() -> None:  # what a push does: lock the connection's row, write, refresh its days
+        try:
+            with transaction.atomic():
+                Connection.objects.select_for_update().get(pk=agent_connection.pk)
+                day = AgentTrafficRow.objects.filter(date="2026-05-21")
+                day.update(hits=F("hits") + 1)
+                agent_rollup_refresh(connection=agent_connection, days=[day.first().date])
+                pushing.set()
+                release.wait(10)
+        finally:
+            db_connections.close_all()
+
+    def renormalize() -> None:
+        try:
+            call_command("renormalize_agents", stdout=StringIO())
+        except Exception as exc:  # noqa: BLE001 - the failure is what the test reports
+            failures.append(exc)
+        finally:
+            db_connections.close_all()
+
+    pusher = threading.Thread(target=push)
+    pusher.start()
+    assert pushing.wait(10)
+    command = threading.Thread(target=renormalize)
+    command.start()
+    command.join(0.5)  # it waits for the push
+    release.set()
+    pusher.join(10)
+    command.join(10)
+    assert failures == []
+    assert rollup_stored(agent_connection) == rollup_from_rows(agent_connection)
+    assert AgentTrafficRow.objects.get(raw_user_agent=claude["raw_user_agent"]).hits == 6
+    assert AgentTrafficRow.objects.get(date="2026-05-20").agent_id is None
 
 
 # --- gzip bodies (as the referral push: referrals.ingest.api.read_body) --------------------

@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection as db
 from django.utils import timezone
 
-from referrals.models import Brand, Connection, DroppedReferrer, PushLog
+from referrals.models import Brand, Connection, DroppedReferrer, DroppedUserAgent, PushLog
 from referrals.ops.retention import dropped_referrers_prune, push_logs_prune
-from tests.factories import event, push
+from tests.factories import agent_connection_make, agent_event, agent_push, event, push
 
 pytestmark = pytest.mark.django_db
 fold_migration = importlib.import_module("referrals.migrations.0013_dropped_referrer_host_path")
@@ -71,6 +71,23 @@ def test_each_connection_keeps_its_most_frequent_dropped_referrers(connection, o
     assert DroppedReferrer.objects.filter(connection=other_connection).count() == 1
 
 
+def test_dropped_user_agents_are_pruned_as_dropped_referrers(api_client, brand, settings):
+    """Every distinct browser user agent in a CDN log is a tally of the agent connection: the
+    table grew without bound, since prune trimmed only the dropped referrers."""
+    settings.DROPPED_REFERRERS_PER_CONNECTION = 2
+    agents = agent_connection_make(brand)
+    browsers = [f"Mozilla/5.0 (X11; Linux x86_64) Firefox/{v}.0" for v in range(100, 106)]
+    batch = [agent_event(raw_user_agent=ua, hits=1) for ua in browsers]
+    for repeat in range(1, 7):  # the i-th browser dropped i times
+        batch = [e for e in batch if e["raw_user_agent"] in browsers[repeat - 1 :]]
+        assert agent_push(api_client, agents, batch).json()["rejected"] == len(batch)
+    assert DroppedUserAgent.objects.count() == 6
+    out = StringIO()
+    call_command("prune", stdout=out)
+    assert "4 dropped user agents beyond the top 2 per connection" in out.getvalue()
+    assert sorted(DroppedUserAgent.objects.values_list("raw_user_agent", flat=True)) == browsers[4:]
+
+
 def test_prune_command_reads_the_settings(connection, settings):
     settings.PUSH_LOG_RETENTION_DAYS = 30
     settings.DROPPED_REFERRERS_PER_CONNECTION = 1
@@ -80,10 +97,11 @@ def test_prune_command_reads_the_settings(connection, settings):
     tally(connection, "b.example", 1)
     out = StringIO()
     call_command("prune", stdout=out)
-    assert out.getvalue().strip() == (
+    assert out.getvalue().splitlines() == [
         "deleted 1 push logs older than 30 days and 1 dropped referrers beyond the top 1 "
-        "per connection"
-    )
+        "per connection",
+        "deleted 0 dropped user agents beyond the top 1 per connection",
+    ]
     assert PushLog.objects.count() == 1
     assert list(DroppedReferrer.objects.values_list("raw_referrer_value", flat=True)) == [
         "a.example"

@@ -74,6 +74,13 @@ def test_window_parts(start, end, parts):
     assert window_parts(Window(D(start), D(end))) == parts
 
 
+def test_window_parts_of_the_last_calendar_month():
+    """date.max's month has no next month to step to (OverflowError, a 500, before)."""
+    assert window_parts(Window(D("9999-12-10"), D("9999-12-31"))) == WindowParts(
+        months=(D("9999-12-01"), D("9999-12-01")), minus=[(D("9999-12-01"), D("9999-12-09"))]
+    )
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_window_parts_cover_each_day_of_the_window_once(seed):
     rng = random.Random(seed)

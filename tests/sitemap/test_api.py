@@ -476,6 +476,17 @@ def test_a_window_of_366_days_is_allowed(api_client, brand, site):
     assert get_items(api_client, brand, start_date="2025-05-03", end_date="2026-05-03")["total"]
 
 
+@pytest.mark.parametrize("ordering", ["depth,url", "-ai_referrals"])
+def test_a_window_ending_on_the_last_calendar_day_is_served(api_client, brand, site, ordering):
+    """December 9999 has no next month: the page ranking's month arithmetic answered 500."""
+    response = api_client.get(
+        pages_url(brand.pk),
+        {"start_date": "9999-12-01", "end_date": "9999-12-31", "ordering": ordering},
+    )
+    assert response.status_code == 200, response.content
+    assert {item["ai_referrals"]["sessions"] for item in response.json()["items"]} == {0}
+
+
 def test_page_detail(api_client, brand, site):
     launch = site["/blog/launch-notes"]
     body = api_client.get(pages_url(brand.pk, launch.pk), WINDOW).json()

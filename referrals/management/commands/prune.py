@@ -16,7 +16,8 @@ MAX_PAUSE = 3600.0
 class Command(BaseCommand):
     help = (
         "Delete push logs older than PUSH_LOG_RETENTION_DAYS and keep the "
-        "DROPPED_REFERRERS_PER_CONNECTION most frequent dropped referrers per connection, in "
+        "DROPPED_REFERRERS_PER_CONNECTION most frequent dropped referrers (and dropped user "
+        "agents) per connection, in "
         "small batches that never stall a push. Safe to run from cron."
     )
 
@@ -50,4 +51,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{verb} {result.push_logs} push logs older than {days} days and "
             f"{result.dropped_referrers} dropped referrers beyond the top {keep} per connection"
+        )
+        self.stdout.write(
+            f"{verb} {result.dropped_user_agents} dropped user agents beyond the top {keep} "
+            "per connection"
         )
