@@ -648,7 +648,8 @@ def test_export_csv(api_client, brand, connection, site, monkeypatch):
         "https://example.com/blog/launch-notes",
     ]
     metrics = [
-        "pageviews", "sessions", "transactions", "purchase_revenue", "ai_sessions_change_pct",
+        "pageviews", "sessions", "transactions", "purchase_revenue",
+        "ai_referrals", "ai_referrals_change_pct",
         "agent_traffic", "agent_traffic_change_pct", "citations", "citations_change_pct",
         "sessions: ChatGPT", "sessions: Claude", "sessions: Perplexity",
     ]  # fmt: skip
@@ -656,10 +657,35 @@ def test_export_csv(api_client, brand, connection, site, monkeypatch):
     assert rows[2]["depth"] == "2" and rows[2]["is_priority"] == "False"
     assert rows[2]["title"] == "" and rows[2]["has_optimized_content"] == "False"
     assert [rows[2][c] for c in metrics] == [
-        "412", "459", "7", "1842.5", "25.0", "0", "", "0", "", "298", "90", "71",
+        "412", "459", "7", "1842.5", "459", "25.0", "0", "", "0", "", "298", "90", "71",
     ]  # fmt: skip
-    assert rows[0]["ai_sessions_change_pct"] == ""
-    assert [rows[1][c] for c in metrics[:5]] == ["0", "0", "0", "0.0", ""]
+    assert rows[0]["ai_referrals_change_pct"] == ""
+    assert [rows[1][c] for c in metrics[:6]] == ["0", "0", "0", "0.0", "0", ""]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_export_names_the_specs_three_metrics_each_with_its_change(
+    api_client, brand, connection, site, file_format
+):
+    """SPEC "Export columns": the window's totals of `ai_referrals` (sessions), `agent_traffic`
+    and `citations`, each with its percent change: a column per metric named as the spec names
+    it, its change beside it (`{metric}_change_pct`), as a reader of the spec looks them up."""
+    launch = site["/blog/launch-notes"]
+    make_row(connection, launch, date(2026, 5, 1), "claude", sessions=40)  # first bucket
+    make_row(connection, launch, date(2026, 5, 28), "claude", sessions=50)  # last bucket
+    response = api_client.get(export_url(brand.pk), {**WINDOW, "format": file_format})
+    if file_format == "csv":
+        header, *rows = csv_rows(response)
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+        header, *rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    for metric in ("ai_referrals", "agent_traffic", "citations"):
+        assert header[header.index(metric) + 1] == f"{metric}_change_pct"
+    by_url = {row[header.index("url")]: dict(zip(header, row, strict=True)) for row in rows}
+    row = by_url["https://example.com/blog/launch-notes"]
+    assert row["ai_referrals"] == row["sessions"] == ("459" if file_format == "csv" else 459)
+    assert row["ai_referrals_change_pct"] == ("25.0" if file_format == "csv" else 25)
+    assert by_url["https://example.com/blog"]["ai_referrals_change_pct"] in ("", None)
 
 
 def test_export_without_metrics_has_only_the_pages_fields(api_client, brand, site):
@@ -690,7 +716,7 @@ def test_export_filters_ordering_and_weekly_change(api_client, brand, connection
     }
     rows = csv_dicts(api_client.get(export_url(brand.pk), params))
     assert [row["path"] for row in rows] == ["/blog/launch-notes", "/blog"]
-    assert rows[1]["sessions"] == "25" and rows[1]["ai_sessions_change_pct"] == "-75.0"
+    assert rows[1]["sessions"] == "25" and rows[1]["ai_referrals_change_pct"] == "-75.0"
 
 
 def test_export_neutralizes_formulas(api_client, brand, connection):
@@ -720,7 +746,7 @@ def test_export_xlsx(api_client, brand, connection, site):
     assert [root[c] for c in ("url", "path", "depth", "pageviews", "sessions")] == [
         "https://example.com/", "/", 0, 0, 5,
     ]  # fmt: skip
-    assert root["purchase_revenue"] == 0.01 and root["ai_sessions_change_pct"] is None
+    assert root["purchase_revenue"] == 0.01 and root["ai_referrals_change_pct"] is None
     launch = dict(zip(rows[0], rows[4], strict=True))
     assert launch["url"] == "https://example.com/blog/launch-notes"
     assert [launch[c] for c in ("pageviews", "sessions", "transactions")] == [412, 369, 7]
