@@ -15,8 +15,9 @@ from referrals.allow_list.website import InvalidWebsite, website_canonical
 from referrals.reporting.window import WindowError, day_parse, today_utc, window_resolve
 from referrals.sitemap.selectors import ORDERING_DEPTH_URL, ORDERINGS, PageFilters
 
-MAX_OFFSET = 2**31 - 1
-MAX_DEPTH = 32767  # SitemapPage.depth is a PositiveSmallIntegerField
+# SitemapPage.depth is a PositiveSmallIntegerField: a larger max_depth (the published contract
+# sets no maximum, nor for offset) keeps every page, and is compared as this.
+MAX_DEPTH = 32767
 PATH_PREFIX_NOT_ABSOLUTE = "path_prefix must start with '/'."
 EXPORT_FORMATS = ("csv", "xlsx")
 
@@ -78,7 +79,7 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         "oldest active connection.",
     )
     max_depth = serializers.IntegerField(
-        required=False, min_value=0, max_value=MAX_DEPTH, help_text="0 = root pages only."
+        required=False, min_value=0, help_text="0 = root pages only."
     )
     path_prefix = serializers.CharField(
         required=False,
@@ -112,6 +113,9 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         except InvalidWebsite:
             return value.strip()  # no connection has it: the 404 of an unknown domain
 
+    def validate_max_depth(self, value: int) -> int:
+        return min(value, MAX_DEPTH)
+
     def validate_path_prefix(self, value: str) -> str | None:
         if not value:
             return None
@@ -136,7 +140,8 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
 
 class PageListQuerySerializer(PageFilterQuerySerializer):
     limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
+    # No maximum: past the last page the items are empty (the list does not query them).
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
 
 
 class ExportQuerySerializer(PageFilterQuerySerializer):
