@@ -18,7 +18,6 @@ from referrals.sitemap.selectors import ORDERING_DEPTH_URL, ORDERINGS, PageFilte
 # SitemapPage.depth is a PositiveSmallIntegerField: a larger max_depth (the published contract
 # sets no maximum, nor for offset) keeps every page, and is compared as this.
 MAX_DEPTH = 32767
-PATH_PREFIX_NOT_ABSOLUTE = "path_prefix must start with '/'."
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
@@ -86,7 +85,8 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         allow_blank=True,
         trim_whitespace=False,
         max_length=2048,
-        help_text="Segment-aligned: /blog matches /blog and /blog/post, not /blogger.",
+        help_text="Segment-aligned: /blog matches /blog and /blog/post, not /blogger (blog reads "
+        "as /blog).",
     )
     search = serializers.CharField(
         required=False,
@@ -117,11 +117,10 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         return min(value, MAX_DEPTH)
 
     def validate_path_prefix(self, value: str) -> str | None:
+        """The published contract takes any string: `blog` is read as `/blog`."""
         if not value:
             return None
-        if not value.startswith("/"):
-            raise serializers.ValidationError(PATH_PREFIX_NOT_ABSOLUTE)
-        return value
+        return value if value.startswith("/") else "/" + value
 
     def validate_search(self, value: str) -> str | None:
         return value or None
