@@ -162,6 +162,8 @@ def _filtered_pages(*, site: Site, filters: PageFilters) -> QuerySet:
         pages = pages_filter_priority(pages, site.priority_rules, is_priority=filters.is_priority)
     if filters.has_optimized_content:
         pages = pages.none()  # this service deploys no content
+    if "\x00" in (filters.path_prefix or "") + (filters.search or ""):
+        pages = pages.none()  # no page value holds a NUL (the push refuses them)
     return pages
 
 

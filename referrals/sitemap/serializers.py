@@ -8,6 +8,7 @@ that is not a hostname is kept as given: no connection has it, so it is the 404 
 domain, as the published contract (any string) expects.
 """
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -69,6 +70,17 @@ class QueryBooleanField(serializers.BooleanField):
         super().__init__(required=False, allow_null=True, default=None, **kwargs)
 
 
+class QueryTextField(serializers.CharField):
+    """A string matched against page urls: a NUL is allowed (the published contract takes any
+    string) and matches no page, since the push refuses NUL in page values."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
 class PageFilterQuerySerializer(WindowQuerySerializer):
     domain = serializers.CharField(
         required=False,
@@ -80,7 +92,7 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
     max_depth = serializers.IntegerField(
         required=False, min_value=0, help_text="0 = root pages only."
     )
-    path_prefix = serializers.CharField(
+    path_prefix = QueryTextField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
@@ -88,7 +100,7 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         help_text="Segment-aligned: /blog matches /blog and /blog/post, not /blogger (blog reads "
         "as /blog).",
     )
-    search = serializers.CharField(
+    search = QueryTextField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
