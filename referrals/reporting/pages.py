@@ -12,6 +12,7 @@ The sitemap export's sums per page and platform (page_platform_sums) read the wi
 the rollup has no platform split.
 """
 
+import calendar
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -56,7 +57,8 @@ def page_ids_sql(pages: QuerySet) -> tuple[str, list]:
 
 
 def _month_last(first: date) -> date:
-    return (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+    # monthrange, not "the 1st of next month minus a day": December 9999 has no next month.
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
 
 def _merged(ranges: list[DayRange]) -> list[DayRange]:
@@ -88,6 +90,8 @@ def window_parts(window: Window) -> WindowParts:
                 minus.append((month, first_in - timedelta(days=1)))
             if last_in < last:
                 minus.append((last_in + timedelta(days=1), last))
+        if last >= window.end:
+            break  # (the day after date.max does not exist)
         month = last + timedelta(days=1)
     return WindowParts(
         months=(months[0], months[-1]) if months else None,

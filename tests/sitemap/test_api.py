@@ -863,3 +863,24 @@ def test_schema_documents_the_sitemap_operations(client):
         assert {"200", "400", "401", "403", "404", "422"} <= set(operation["responses"])
     export_ok = schema["paths"]["/v1/{brand_id}/sitemap/export"]["get"]["responses"]["200"]
     assert len(export_ok["content"]) == 2
+
+
+@pytest.mark.parametrize(
+    "window",
+    [("9999-01-01", "9999-12-31"), ("9999-12-20", "9999-12-31"), ("0001-01-01", "0001-12-31")],
+)
+def test_windows_at_the_ends_of_the_calendar_are_answered(api_client, brand, site, window):
+    """Any two valid dates at most 366 days apart are a window: the -ai_referrals ordering
+    was a 500 in December 9999 (its month split stepped past date.max)."""
+    params = dict(zip(("start_date", "end_date"), window, strict=True))
+    page = site["/blog/launch-notes"]
+    for url, extra in [
+        (pages_url(brand.pk), {}),
+        (pages_url(brand.pk), {"ordering": "-ai_referrals"}),
+        (pages_url(brand.pk, page.pk), {}),
+        (pages_url(brand.pk, page.pk, "/metrics"), {}),
+        (export_url(brand.pk), {}),
+        (export_url(brand.pk), {"ordering": "-ai_referrals", "format": "xlsx"}),
+    ]:
+        response = api_client.get(url, {**params, **extra})
+        assert response.status_code == 200, (url, extra, response.content[:300])
