@@ -234,7 +234,8 @@ def sitemap_site_resolve(*, brand: Brand, domain: str | None) -> Site:
         found = [c for c in found if c.website == website]
     else:
         website = domain
-        found = list(connections.filter(website=domain).only(*fields))
+        # No website holds a NUL (nor can PostgreSQL compare one): an unknown domain.
+        found = [] if "\x00" in domain else list(connections.filter(website=domain).only(*fields))
     if not found:
         message = BRAND_HAS_NO_WEBSITE if domain is None else DOMAIN_NOT_FOUND
         raise WebsiteNotFound(message.format(domain=domain))

@@ -71,8 +71,8 @@ class QueryBooleanField(serializers.BooleanField):
 
 
 class QueryTextField(serializers.CharField):
-    """A string matched against page urls: a NUL is allowed (the published contract takes any
-    string) and matches no page, since the push refuses NUL in page values."""
+    """A string matched against pages or websites: a NUL is allowed (the published contract
+    takes any string) and matches nothing, since no stored page value or website holds one."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -82,7 +82,7 @@ class QueryTextField(serializers.CharField):
 
 
 class PageFilterQuerySerializer(WindowQuerySerializer):
-    domain = serializers.CharField(
+    domain = QueryTextField(
         required=False,
         allow_blank=True,
         max_length=2048,
@@ -237,7 +237,7 @@ class SitemapPageListSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()
-    domain = serializers.CharField()
+    domain = QueryTextField()
     last_crawl_completed = serializers.DateTimeField(allow_null=True)
     items = SitemapPageSerializer(many=True)
 

@@ -263,6 +263,16 @@ def test_unknown_domain_and_brand_without_website_are_404(api_client, brand, con
     assert api_client.get(export_url(brand.pk)).status_code == 404
 
 
+@pytest.mark.parametrize("domain", ["example.com\x00", "\x00"])
+def test_a_domain_with_a_nul_is_an_unknown_domain(api_client, brand, site, domain):
+    """The published contract takes any string as `domain`: one no website can be (a NUL) is
+    the 404 of an unknown domain, not a 422 (nor a 500 from PostgreSQL)."""
+    for url in (pages_url(brand.pk), export_url(brand.pk)):
+        response = api_client.get(url, {"domain": domain})
+        assert response.status_code == 404, response.content
+        assert isinstance(response.json()["detail"], str)
+
+
 def test_max_depth(api_client, brand, site):
     assert urls(get_items(api_client, brand, max_depth=0)) == ["/"]
     assert urls(get_items(api_client, brand, max_depth=1)) == ["/", "/blog"]
