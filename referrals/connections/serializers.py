@@ -1,5 +1,6 @@
 """API shapes: the connection object and the register body."""
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -25,13 +26,21 @@ class ConnectionSerializer(serializers.ModelSerializer):
 
 
 class StrictCharField(serializers.CharField):
-    """A JSON string and nothing else: DRF's CharField would take 123 or true as text."""
+    """A JSON string and nothing else: DRF's CharField would take 123 or true as text. Any
+    string is let through, NUL included (DRF would make it a 422): the published description
+    sets no bound, and a string that is no hostname or no provider is the service's 400."""
 
     default_error_messages = {
         "invalid": "Input should be a valid string",
         "required": "Field required",
         "null": "Field required",
     }
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):
@@ -44,8 +53,8 @@ class ConnectionRegisterSerializer(serializers.Serializer):
     provider allow-list are the service's (400, with its messages), so an empty string is
     let through to it."""
 
-    website = StrictCharField(max_length=2048, trim_whitespace=True, allow_blank=True)
-    provider = StrictCharField(max_length=100, allow_blank=True)
+    website = StrictCharField(trim_whitespace=True, allow_blank=True)
+    provider = StrictCharField(allow_blank=True)
 
 
 @extend_schema_serializer(many=False)  # the list is the body's `items`, not the body

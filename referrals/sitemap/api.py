@@ -54,15 +54,17 @@ EXPORT_PAGE_COLUMNS = (
     "last_indexed",
     "content_updated_at",
 )
-# With include_metrics (the default): the window's totals and percent changes (first to last
-# bucket): AI referrals, agent traffic (hits), citations; then AI sessions per platform.
-# Citations are not monitored here: always 0, no change.
+# With include_metrics (the default): the window's AI-referral sums, then the spec's three metrics
+# ("Export columns"), each named as the spec names it with its percent change (first to last
+# bucket) beside it: ai_referrals (AI sessions, the `sessions` sum again), agent_traffic (hits),
+# citations (not monitored here: always 0, no change); then AI sessions per platform.
 EXPORT_METRIC_COLUMNS = (
     "pageviews",
     "sessions",
     "transactions",
     "purchase_revenue",
-    "ai_sessions_change_pct",
+    "ai_referrals",
+    "ai_referrals_change_pct",
     "agent_traffic",
     "agent_traffic_change_pct",
     "citations",
@@ -228,6 +230,7 @@ def _export_table(
                 totals.sessions,
                 totals.transactions,
                 totals.purchase_revenue,
+                totals.sessions,
                 row.change_pct,
                 row.agent.totals.hits,
                 row.agent.change_pct,

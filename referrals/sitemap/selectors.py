@@ -162,6 +162,8 @@ def _filtered_pages(*, site: Site, filters: PageFilters) -> QuerySet:
         pages = pages_filter_priority(pages, site.priority_rules, is_priority=filters.is_priority)
     if filters.has_optimized_content:
         pages = pages.none()  # this service deploys no content
+    if "\x00" in (filters.path_prefix or "") + (filters.search or ""):
+        pages = pages.none()  # no page value holds a NUL (the push refuses them)
     return pages
 
 
@@ -232,7 +234,8 @@ def sitemap_site_resolve(*, brand: Brand, domain: str | None) -> Site:
         found = [c for c in found if c.website == website]
     else:
         website = domain
-        found = list(connections.filter(website=domain).only(*fields))
+        # No website holds a NUL (nor can PostgreSQL compare one): an unknown domain.
+        found = [] if "\x00" in domain else list(connections.filter(website=domain).only(*fields))
     if not found:
         message = BRAND_HAS_NO_WEBSITE if domain is None else DOMAIN_NOT_FOUND
         raise WebsiteNotFound(message.format(domain=domain))

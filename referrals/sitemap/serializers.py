@@ -8,6 +8,7 @@ that is not a hostname is kept as given: no connection has it, so it is the 404 
 domain, as the published contract (any string) expects.
 """
 
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -15,9 +16,9 @@ from referrals.allow_list.website import InvalidWebsite, website_canonical
 from referrals.reporting.window import WindowError, day_parse, today_utc, window_resolve
 from referrals.sitemap.selectors import ORDERING_DEPTH_URL, ORDERINGS, PageFilters
 
-MAX_OFFSET = 2**31 - 1
-MAX_DEPTH = 32767  # SitemapPage.depth is a PositiveSmallIntegerField
-PATH_PREFIX_NOT_ABSOLUTE = "path_prefix must start with '/'."
+# SitemapPage.depth is a PositiveSmallIntegerField: a larger max_depth (the published contract
+# sets no maximum, nor for offset) keeps every page, and is compared as this.
+MAX_DEPTH = 32767
 EXPORT_FORMATS = ("csv", "xlsx")
 
 
@@ -69,8 +70,19 @@ class QueryBooleanField(serializers.BooleanField):
         super().__init__(required=False, allow_null=True, default=None, **kwargs)
 
 
+class QueryTextField(serializers.CharField):
+    """A string matched against pages or websites: a NUL is allowed (the published contract
+    takes any string) and matches nothing, since no stored page value or website holds one."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
+        ]
+
+
 class PageFilterQuerySerializer(WindowQuerySerializer):
-    domain = serializers.CharField(
+    domain = QueryTextField(
         required=False,
         allow_blank=True,
         max_length=2048,
@@ -78,16 +90,17 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         "oldest active connection.",
     )
     max_depth = serializers.IntegerField(
-        required=False, min_value=0, max_value=MAX_DEPTH, help_text="0 = root pages only."
+        required=False, min_value=0, help_text="0 = root pages only."
     )
-    path_prefix = serializers.CharField(
+    path_prefix = QueryTextField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
         max_length=2048,
-        help_text="Segment-aligned: /blog matches /blog and /blog/post, not /blogger.",
+        help_text="Segment-aligned: /blog matches /blog and /blog/post, not /blogger (blog reads "
+        "as /blog).",
     )
-    search = serializers.CharField(
+    search = QueryTextField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
@@ -112,12 +125,14 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         except InvalidWebsite:
             return value.strip()  # no connection has it: the 404 of an unknown domain
 
+    def validate_max_depth(self, value: int) -> int:
+        return min(value, MAX_DEPTH)
+
     def validate_path_prefix(self, value: str) -> str | None:
+        """The published contract takes any string: `blog` is read as `/blog`."""
         if not value:
             return None
-        if not value.startswith("/"):
-            raise serializers.ValidationError(PATH_PREFIX_NOT_ABSOLUTE)
-        return value
+        return value if value.startswith("/") else "/" + value
 
     def validate_search(self, value: str) -> str | None:
         return value or None
@@ -136,7 +151,8 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
 
 class PageListQuerySerializer(PageFilterQuerySerializer):
     limit = serializers.IntegerField(required=False, default=100, min_value=1, max_value=1000)
-    offset = serializers.IntegerField(required=False, default=0, min_value=0, max_value=MAX_OFFSET)
+    # No maximum: past the last page the items are empty (the list does not query them).
+    offset = serializers.IntegerField(required=False, default=0, min_value=0)
 
 
 class ExportQuerySerializer(PageFilterQuerySerializer):
@@ -221,7 +237,7 @@ class SitemapPageListSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()
-    domain = serializers.CharField()
+    domain = QueryTextField()
     last_crawl_completed = serializers.DateTimeField(allow_null=True)
     items = SitemapPageSerializer(many=True)
 

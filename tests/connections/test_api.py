@@ -57,6 +57,12 @@ def test_register_returns_201_and_the_connection_object(api_client, brand):
         ({"website": "not a host", "provider": "adobe_analytics"}, "hostname"),
         ({"website": "localhost", "provider": "adobe_analytics"}, "domain"),
         ({"website": "example.com", "provider": "google_analytics"}, "Unknown provider"),
+        # Strings the published description allows (any string) that are no hostname or no
+        # provider: the same 400s, not a 422 (SPEC keeps 422 for a missing or mistyped field)
+        ({"website": "exa\x00mple.com", "provider": "adobe_analytics"}, "hostname"),
+        ({"website": "example.com", "provider": "adobe\x00analytics"}, "Unknown provider"),
+        ({"website": "a" * 3000 + ".com", "provider": "adobe_analytics"}, "at most 253"),
+        ({"website": "example.com", "provider": "p" * 3000}, "Unknown provider"),
     ],
 )
 def test_register_rejects_bad_values_with_400(api_client, brand, payload, fragment):

@@ -197,3 +197,18 @@ def test_pages_by_sessions_equals_the_rows_over_any_window(connection, start, en
         pages_by_sessions(connection=connection, window=window, pages=sql, offset=2, limit=3)
         == expected[2:5]
     )
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "parts"),
+    [
+        # December of year 9999: the month's last day is date.max, no day follows it
+        ("9999-01-01", "9999-12-31", WindowParts(months=(D("9999-01-01"), D("9999-12-01")))),
+        ("9999-12-20", "9999-12-31", WindowParts(None, plus=[(D("9999-12-20"), D("9999-12-31"))])),
+        ("0001-01-01", "0001-01-31", WindowParts(months=(D("0001-01-01"), D("0001-01-01")))),
+    ],
+)  # fmt: skip
+def test_window_parts_at_the_ends_of_the_calendar(start, end, parts):
+    """A window the API accepts (any valid dates, at most 366 days) up to date.max: was an
+    OverflowError (a 500 on the sitemap's -ai_referrals ordering) in December 9999."""
+    assert window_parts(Window(D(start), D(end))) == parts

@@ -34,7 +34,7 @@ def change_pct(response, page_id: int) -> str:
     assert response.status_code == 200, response.content
     header, *rows = csv.reader(io.StringIO(response.content.decode("utf-8-sig")))
     by_id = {r[header.index("id")]: r for r in rows}
-    return by_id[str(page_id)][header.index("ai_sessions_change_pct")]
+    return by_id[str(page_id)][header.index("ai_referrals_change_pct")]
 
 
 @pytest.mark.django_db
