@@ -49,14 +49,20 @@ def read_to_end(sock: socket.socket) -> bytes:
     return received
 
 
-def test_a_plain_start_reads_gunicorn_conf():
-    printed = subprocess.run(
+def gunicorn_config(env: dict | None = None) -> str:
+    """What `gunicorn --print-config project.wsgi` prints from the project directory."""
+    return subprocess.run(
         [GUNICORN, "--print-config", "project.wsgi"],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
+
+
+def test_a_plain_start_reads_gunicorn_conf():
+    printed = gunicorn_config()
     settings = {
         name.strip(): value.strip()
         for name, _, value in (line.partition("=") for line in printed.splitlines())
@@ -160,14 +166,7 @@ def test_gunicorn_refuses_a_worker_count_or_body_deadline_out_of_range(variable,
 
 def test_gunicorn_reads_empty_values_as_the_defaults():
     env = {**os.environ, "WORKERS": "", "REQUEST_BODY_TIMEOUT": ""}
-    printed = subprocess.run(
-        [GUNICORN, "--print-config", "project.wsgi"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    printed = gunicorn_config(env)
     assert re.search(r"^workers\s*=\s*2$", printed, re.MULTILINE)
     body_timeout = subprocess.run(
         [

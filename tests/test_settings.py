@@ -235,6 +235,15 @@ def test_booleans_are_read_leniently(raw, expected):
     assert settings_with(DEBUG=raw)["debug"] is expected
 
 
+def refused(variable: str, raw: str) -> str:
+    """The error output of reading the settings with `variable` set to `raw`, which must stop
+    the start and quote the value."""
+    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: raw})
+    assert result.returncode != 0
+    assert repr(raw) in result.stderr
+    return result.stderr
+
+
 @pytest.mark.parametrize(
     ("variable", "raw"),
     [("SECURE_DEPLOY", "ture"), ("DEBUG", "enabled"), ("CRAWL_PRIVATE_ADDRESSES", "2")],
@@ -242,10 +251,7 @@ def test_booleans_are_read_leniently(raw, expected):
 def test_a_boolean_neither_true_nor_false_is_refused_at_start(variable, raw):
     # SECURE_DEPLOY=ture was read as false: no HTTPS redirect, no secure cookies, no HSTS, and
     # nothing said so.
-    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: raw})
-    assert result.returncode != 0
-    assert f"ImproperlyConfigured: {variable} must be true or false" in result.stderr
-    assert repr(raw) in result.stderr
+    assert f"ImproperlyConfigured: {variable} must be true or false" in refused(variable, raw)
 
 
 def test_an_empty_boolean_means_the_default():
@@ -381,10 +387,7 @@ def test_a_number_out_of_range_is_refused_at_start(variable, raw):
     # A word was a bare ValueError traceback; a negative count or retention was taken as is
     # (PUSH_LOG_RETENTION_DAYS=-3 waited for prune to refuse it at night, a negative crawl delay
     # meant none).
-    result = run(["-c", READ_SETTINGS], SECRET_KEY=random_secret_key(), **{variable: raw})
-    assert result.returncode != 0
-    assert f"ImproperlyConfigured: {variable} must be" in result.stderr
-    assert repr(raw) in result.stderr
+    assert f"ImproperlyConfigured: {variable} must be" in refused(variable, raw)
 
 
 def test_an_empty_number_means_the_default():

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -32,6 +32,7 @@ from referrals_push.state import OTHER_RUN
 
 from referrals.allow_list.referrers import SEED_PLATFORMS
 from referrals.models import AIPlatform, AIPlatformEntry, Connection, PushLog, ReferralRow
+from tests.client.local_server import LocalServer
 
 # A live server needs committed data (see tests/dashboard/test_browser.py).
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -109,7 +110,7 @@ def pushes(service, status=200) -> int:
 # --- a proxy that answers for the service for a while ---
 
 
-class Proxy:
+class Proxy(LocalServer):
     """A real HTTP server on 127.0.0.1 that answers `plan(n)` for request n (1-based) when it
     gives a status, and forwards the request to the live server when it gives None."""
 
@@ -154,17 +155,7 @@ class Proxy:
                 self.wfile.write(payload)
                 upstream.close()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 # --- referrals ---

@@ -4,9 +4,8 @@ with a message and an exit code, never a traceback, and never prints the token."
 import datetime as dt
 import gzip
 import json
-import threading
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from referrals_push import cli
@@ -19,11 +18,13 @@ from referrals_push.push import (
     push_rows,
 )
 
+from tests.client.local_server import LocalServer
+
 TOKEN = "air_secret-token-value"
 CSV = "date,raw_referrer_value,raw_page_value\n2026-05-20,chatgpt.com,/a\n"
 
 
-class Answering:
+class Answering(LocalServer):
     """A server that answers every POST with `status`, `body` and `content_type`."""
 
     def __init__(self, status: int, body: bytes, content_type: str, location: str = ""):
@@ -46,17 +47,7 @@ class Answering:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def push(base_url: str, tmp_path, monkeypatch, capsys, token=TOKEN) -> tuple[int, str, str]:
