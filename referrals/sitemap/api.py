@@ -22,6 +22,7 @@ from referrals.api.schema import (
     validation_error_response,
 )
 from referrals.reporting.files import CONTENT_TYPES, export_response
+from referrals.reporting.plans import report_plans
 from referrals.reporting.window import today_utc
 from referrals.sitemap import selectors as sitemap
 from referrals.sitemap.serializers import (
@@ -117,6 +118,7 @@ class SitemapPageListView(_SitemapView):
             "or a domain the brand has no connection for",
         ),
     )
+    @report_plans()
     def get(self, request, brand_id: str):
         self.get_brand()  # an unknown brand is a 404 before any parameter is a 400
         query = self.validated(PageListQuerySerializer)
@@ -151,6 +153,7 @@ class SitemapPageDetailView(_SitemapView):
             what_404="Unknown brand or page (or another organization's)",
         ),
     )
+    @report_plans()
     def get(self, request, brand_id: str, page_id: str):
         page = page_for_brand(self.get_brand(), page_id)
         window = self.validated(WindowQuerySerializer).validated_data["window"]
@@ -170,6 +173,7 @@ class SitemapPageMetricsView(_SitemapView):
             what_404="Unknown brand or page (or another organization's)",
         ),
     )
+    @report_plans()
     def get(self, request, brand_id: str, page_id: str):
         page = page_for_brand(self.get_brand(), page_id)
         window = self.validated(WindowQuerySerializer).validated_data["window"]
@@ -265,6 +269,7 @@ class SitemapExportView(_SitemapView):
             "or a domain the brand has no connection for",
         ),
     )
+    @report_plans()
     def get(self, request, brand_id: str):
         brand = self.get_brand()
         query = self.validated(ExportQuerySerializer)
