@@ -7,7 +7,15 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from referrals.models import Connection, SitemapPage
-from tests.factories import CHROME_UA, agent_connection_make, agent_event, agent_push, event, push
+from tests.factories import (
+    CHROME_UA,
+    PLAN_QUERIES,
+    agent_connection_make,
+    agent_event,
+    agent_push,
+    event,
+    push,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -112,10 +120,10 @@ def test_query_counts(api_client, brand, agents, django_assert_num_queries):
     api_client.get(f"/v1/{brand.pk}/sitemap/pages")
     # auth + rate limit (2) + brand + website + priority rules + count + pages + referral
     # totals + agent totals + the last crawl
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(11 + PLAN_QUERIES):
         assert api_client.get(f"/v1/{brand.pk}/sitemap/pages", WINDOW).status_code == 200
     # auth + rate limit (2) + brand + page + its site + referral series + agent series
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(8 + PLAN_QUERIES):
         url = f"/v1/{brand.pk}/sitemap/pages/{pages['/a'].pk}/metrics"
         assert api_client.get(url, WINDOW).status_code == 200
 

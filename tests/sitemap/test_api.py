@@ -22,6 +22,7 @@ from referrals.sitemap import api as sitemap_views
 from referrals.sitemap import serializers as sitemap_serializers
 from referrals.sitemap.selectors import BRAND_HAS_NO_WEBSITE
 from referrals.tenancy.scoping import BRAND_NOT_FOUND, PAGE_NOT_FOUND
+from tests.factories import PLAN_QUERIES
 
 pytestmark = pytest.mark.django_db
 
@@ -851,22 +852,22 @@ def test_query_counts_are_pinned(api_client, brand, busy_site, django_assert_num
     # count + pages + their totals + the last crawl; ordering by AI referrals ranks the pages'
     # ids first (+1: their window sums from the page rollups, ordered and sliced in SQL)
     ranked = 1 if ordering == "-ai_referrals" else 0
-    with django_assert_num_queries(10 + ranked):
+    with django_assert_num_queries(10 + ranked + PLAN_QUERIES):
         body = get_items(api_client, brand, ordering=ordering, limit=10)
     assert len(body["items"]) == 10
     assert body["items"][0]["ai_referrals"]["count_by_platform"]
     # auth + rate-limit counter (2) + brand + website + rules + count + the pages' sums (with
     # their platform split) + pages + the platforms' names: ordered by AI referrals in Python
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(10 + PLAN_QUERIES):
         response = api_client.get(export_url(brand.pk), {**WINDOW, "ordering": ordering})
     assert len(csv_rows(response)) == 13
     page_id = body["items"][0]["id"]
     # auth + rate-limit counter (2) + brand + page + its website's active connection
     # (resolved in Python, not as a subquery of every row read) + totals (or series); the
     # page's priority rules (+1, not for the series)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(8 + PLAN_QUERIES):
         assert api_client.get(pages_url(brand.pk, page_id), WINDOW).status_code == 200
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(7 + PLAN_QUERIES):
         assert api_client.get(pages_url(brand.pk, page_id, "/metrics")).status_code == 200
 
 

@@ -1,0 +1,97 @@
+"""Reports keep hashing when the statistics do not know the connection's rows yet
+(referrals.reporting.plans): no read of the dashboard or the Sitemap API is planned as a
+nested loop that rescans one side per row of the other, whose cost grows with rows x pages
+(seconds for a new brand's first 10,000 rows, hours for a year of them)."""
+
+import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
+
+from referrals.models import SitemapPage
+from tests.dashboard import test_explore
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+
+explored = test_explore.explored
+fast_password_hashing = test_explore.fast_password_hashing
+member, member_client = test_explore.member, test_explore.member_client
+
+WINDOW = "start_date=2026-05-01&end_date=2026-05-28"
+# What PostgreSQL knows of a new brand's rows before the next ANALYZE: nothing.
+TABLES = (
+    "referrals_referralrow",
+    "referrals_sitemappage",
+    "referrals_monthlypagetotal",
+    "referrals_dailyplatformtotal",
+)
+
+
+def dashboard_reads(brand_id: int, page_id: int) -> list[str]:
+    view = f"brand={brand_id}&website=example.com&{WINDOW}"
+    return [
+        f"/dashboard/?{view}",
+        f"/dashboard/?{view}&path_prefix=/blog&compare=1",
+        f"/dashboard/?{view}&priority=1",
+        f"/dashboard/?{view}&platform=chatgpt&path_prefix=/docs",
+        f"/dashboard/export.csv?{view}&path_prefix=/blog",
+        f"/dashboard/page/?{view}&page={page_id}",
+    ]
+
+
+def sitemap_reads(brand_id: int, page_id: int) -> list[str]:
+    base = f"/v1/{brand_id}/sitemap"
+    return [
+        f"{base}/pages?{WINDOW}&ordering=-ai_referrals",
+        f"{base}/pages?{WINDOW}&path_prefix=/docs",
+        f"{base}/pages/{page_id}/metrics?{WINDOW}",
+        f"{base}/export?{WINDOW}&ordering=-ai_referrals",
+        f"{base}/export?{WINDOW}&path_prefix=/blog&format=xlsx",
+    ]
+
+
+def rescanning_loops(queries: list[dict]) -> list[str]:
+    """The plan of every SELECT with a nested loop that rescans its inner side for every outer
+    row and filters the pairs (a "Join Filter" under the loop), as EXPLAIN prints it now (in
+    the request's transaction: a SET LOCAL of the request still holds). A loop over one row
+    (a platform by its id) has no join filter and is no harm."""
+    found = []
+    with db.cursor() as cursor:
+        for query in queries:
+            if not query["sql"].lstrip().upper().startswith(("SELECT", "WITH")):
+                continue
+            cursor.execute("EXPLAIN " + query["sql"])
+            lines = [line for (line,) in cursor.fetchall()]
+            pairs = zip(lines, [*lines[1:], ""], strict=True)
+            if any("Nested Loop" in a and b.strip().startswith("Join Filter") for a, b in pairs):
+                found.append(f"{query['sql'][:300]}\n" + "\n".join(lines))
+    return found
+
+
+@pytest.fixture
+def unknown_statistics():
+    """The tables analyzed while empty, as PostgreSQL knows them before a new brand's first
+    pushes are analyzed (the rows come after, from `explored`)."""
+    with db.cursor() as cursor:
+        for table in TABLES:
+            cursor.execute(f"ANALYZE {table}")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = %s", [TABLES[0]])
+        assert cursor.fetchone()[0] <= 0  # the planner believes the rows table empty
+
+
+def test_no_dashboard_read_is_planned_as_a_nested_loop(member_client, unknown_statistics, explored):
+    page = SitemapPage.objects.get(brand=explored.brand, raw_page_value="/blog/a")
+    for url in dashboard_reads(explored.brand_id, page.pk):
+        with CaptureQueriesContext(db) as queries:
+            response = member_client.get(url)
+            assert response.status_code == 200, url
+            b"".join(response.streaming_content) if response.streaming else response.content
+        assert rescanning_loops(queries.captured_queries) == [], url
+
+
+def test_no_sitemap_read_is_planned_as_a_nested_loop(api_client, unknown_statistics, explored):
+    page = SitemapPage.objects.get(brand=explored.brand, raw_page_value="/blog/a")
+    for url in sitemap_reads(explored.brand_id, page.pk):
+        with CaptureQueriesContext(db) as queries:
+            response = api_client.get(url)
+            assert response.status_code == 200, url
+        assert rescanning_loops(queries.captured_queries) == [], url
