@@ -1,10 +1,12 @@
 """Fixtures that build the objects most tests need."""
 
 import gc
+import importlib
 import time
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from django.core.signals import request_finished, request_started
 from django.db import OperationalError
 from django.db import connection as db_connection
@@ -90,6 +92,13 @@ def citus_routing(request):
     finally:
         request_started.disconnect(_single_shard_on)
         request_finished.disconnect(_single_shard_off)
+
+
+@pytest.fixture
+def platforms_seeded():
+    """The seeded platforms, as migration 0002 leaves them: in a transactional test, an earlier
+    transactional test's flush (another package's, when it ran first) may have emptied them."""
+    importlib.import_module("referrals.migrations.0002_seed_ai_platforms").seed(apps, None)
 
 
 @pytest.fixture

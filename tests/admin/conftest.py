@@ -1,9 +1,6 @@
 """Fixtures of the admin tests."""
 
-import importlib
-
 import pytest
-from django.apps import apps
 
 from referrals.models import Connection
 from tests.admin.builders import ROWS, SOME_ROWS, logs_create, rows_create
@@ -40,10 +37,3 @@ def quiet(other_brand):
     rows_create(quiet, 30)
     logs_create(quiet)
     return quiet
-
-
-@pytest.fixture
-def platforms_seeded():
-    """The seeded platforms, as migration 0002 leaves them: in a transactional test, an earlier
-    transactional test's flush (another package's, when it ran first) may have emptied them."""
-    importlib.import_module("referrals.migrations.0002_seed_ai_platforms").seed(apps, None)
