@@ -60,7 +60,6 @@ from referrals.dashboard.state import (
     resolve_window,
 )
 from referrals.models import KIND_AGENT, Brand, Connection
-from referrals.reporting.plans import report_lines, report_plans
 from referrals.reporting.totals import Totals
 from referrals.reporting.window import DEFAULT_WINDOW_DAYS
 from referrals.tenancy.scoping import id_parse
@@ -287,7 +286,6 @@ def _report(connection: Connection, state: ViewState, filters: Filters = NO_FILT
 @require_safe
 @login_required
 @cache_control(private=True, no_cache=True)
-@report_plans()
 def page_view(request):
     """A page's own view; 404 for a page the user's brands do not hold (no existence leak)."""
     brand_id = parse_brand_id(request.GET.get("brand"))
@@ -315,7 +313,6 @@ def page_view(request):
 @require_safe
 @login_required
 @cache_control(private=True, no_cache=True)
-@report_plans()
 def dashboard(request):
     resolved = _resolve(request)
     if resolved is None:
@@ -411,8 +408,7 @@ def _csv_export(request, *, agents: bool):
         else ()
     )
     response = StreamingHttpResponse(
-        report_lines(lines(rows, website=state.website or "")),
-        content_type="text/csv; charset=utf-8",
+        lines(rows, website=state.website or ""), content_type="text/csv; charset=utf-8"
     )
     naming = {"prefix": "ai-agents"} if agents else {}
     filename = export_filename(

@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from django.http import StreamingHttpResponse
 
 from referrals.models import Connection
-from tests.factories import CHROME_UA, PLAN_QUERIES, agent_connection_make, agent_event, agent_push
+from tests.factories import CHROME_UA, agent_connection_make, agent_event, agent_push
 
 pytestmark = pytest.mark.django_db
 
@@ -148,5 +148,5 @@ def test_query_count(member_client, brand, connection, logs, django_assert_num_q
     # the referral part without data (session, user, brands, connections, series, pushes,
     # dropped referrers, the website's crawl) + agents: series, previous period, top pages (2),
     # pushes, dropped
-    with django_assert_num_queries(14 + PLAN_QUERIES):
+    with django_assert_num_queries(14):
         member_client.get(URL, {"brand": brand.pk, **WINDOW})

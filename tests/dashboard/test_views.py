@@ -19,7 +19,7 @@ from referrals.models import (
     DroppedReferrer,
     PushLog,
 )
-from tests.factories import PLAN_QUERIES, row, seed_example
+from tests.factories import row, seed_example
 
 pytestmark = pytest.mark.django_db
 
@@ -725,9 +725,8 @@ def test_csv_streams_big_windows_in_chunks(member_client, connection):
 
 # session + user, brands, connections, series and previous totals (daily rollup), priority
 # rules, page ranking, the slice's pages and their totals per platform, recent pushes, dropped
-# referrers, the website's crawl; +1 for the latest date by default. (+ the report's plan
-# settings on PostgreSQL: PLAN_QUERIES.)
-FULL_PAGE_QUERIES = 13 + PLAN_QUERIES
+# referrers, the website's crawl; +1 for the latest date by default.
+FULL_PAGE_QUERIES = 13
 
 
 def test_query_count_of_the_dashboard_does_not_grow_with_the_data(
@@ -744,16 +743,16 @@ def test_query_count_of_the_dashboard_does_not_grow_with_the_data(
 
 
 def test_query_count_without_data_or_connection(member_client, brand, django_assert_num_queries):
-    with django_assert_num_queries(4 + PLAN_QUERIES):  # session + user, brands, connections
+    with django_assert_num_queries(4):  # session + user, brands, connections
         get(member_client)
     Connection.objects.create(brand=brand, website="example.com", provider="adobe_analytics")
     # + latest date, series (empty: nothing else), pushes, dropped referrers, crawl
-    with django_assert_num_queries(9 + PLAN_QUERIES):
+    with django_assert_num_queries(9):
         get(member_client)
 
 
 def test_query_count_of_the_export(member_client, seeded, django_assert_num_queries):
-    with django_assert_num_queries(5 + PLAN_QUERIES):  # session + user, brands, connections, rows
+    with django_assert_num_queries(5):  # session + user, brands, connections, rows
         csv_text(export(member_client, **WINDOW))
 
 
