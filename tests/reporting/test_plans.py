@@ -47,9 +47,7 @@ def report_queries(client, url: str) -> list[str]:
     """The SQL a read runs after the plan settings, which it must run first: the report's
     queries, in the read's own transaction."""
     with CaptureQueriesContext(db) as queries:
-        response = client.get(url)
-        assert response.status_code == 200, url
-        b"".join(response.streaming_content) if response.streaming else response.content
+        assert client.get(url).status_code == 200, url
     statements = [query["sql"] for query in queries.captured_queries]
     assert PLAN_SETTINGS in statements, url
     return statements[statements.index(PLAN_SETTINGS) + 1 :]
