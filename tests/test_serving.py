@@ -49,16 +49,16 @@ def read_to_end(sock: socket.socket) -> bytes:
     return received
 
 
+def project_output(command: list[str], env: dict | None = None) -> str:
+    """What `command` prints, run from the project directory (it must succeed)."""
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout
+
+
 def gunicorn_config(env: dict | None = None) -> str:
     """What `gunicorn --print-config project.wsgi` prints from the project directory."""
-    return subprocess.run(
-        [GUNICORN, "--print-config", "project.wsgi"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    return project_output([GUNICORN, "--print-config", "project.wsgi"], env)
 
 
 def test_a_plain_start_reads_gunicorn_conf():
@@ -168,18 +168,8 @@ def test_gunicorn_reads_empty_values_as_the_defaults():
     env = {**os.environ, "WORKERS": "", "REQUEST_BODY_TIMEOUT": ""}
     printed = gunicorn_config(env)
     assert re.search(r"^workers\s*=\s*2$", printed, re.MULTILINE)
-    body_timeout = subprocess.run(
-        [
-            str(ROOT / ".venv/bin/python"),
-            "-c",
-            "import project.workers as w; print(w.BODY_TIMEOUT)",
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    read_timeout = "import project.workers as w; print(w.BODY_TIMEOUT)"
+    body_timeout = project_output([str(ROOT / ".venv/bin/python"), "-c", read_timeout], env)
     assert body_timeout.strip() == "60.0"
 
 
