@@ -1,9 +1,9 @@
 """API shapes: the connection object and the register body."""
 
-from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from referrals.api.fields import AnyTextField
 from referrals.models import Connection
 
 
@@ -25,7 +25,7 @@ class ConnectionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class StrictCharField(serializers.CharField):
+class StrictCharField(AnyTextField):
     """A JSON string and nothing else: DRF's CharField would take 123 or true as text. Any
     string is let through, NUL included (DRF would make it a 422): the published description
     sets no bound, and a string that is no hostname or no provider is the service's 400."""
@@ -35,12 +35,6 @@ class StrictCharField(serializers.CharField):
         "required": "Field required",
         "null": "Field required",
     }
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validators = [
-            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
-        ]
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

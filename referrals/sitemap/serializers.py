@@ -8,11 +8,11 @@ that is not a hostname is kept as given: no connection has it, so it is the 404 
 domain, as the published contract (any string) expects.
 """
 
-from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from referrals.allow_list.website import InvalidWebsite, website_canonical
+from referrals.api.fields import AnyTextField
 from referrals.reporting.window import WindowError, day_parse, today_utc, window_resolve
 from referrals.sitemap.selectors import ORDERING_DEPTH_URL, ORDERINGS, PageFilters
 
@@ -70,19 +70,8 @@ class QueryBooleanField(serializers.BooleanField):
         super().__init__(required=False, allow_null=True, default=None, **kwargs)
 
 
-class QueryTextField(serializers.CharField):
-    """A string matched against pages or websites: a NUL is allowed (the published contract
-    takes any string) and matches nothing, since no stored page value or website holds one."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.validators = [
-            v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)
-        ]
-
-
 class PageFilterQuerySerializer(WindowQuerySerializer):
-    domain = QueryTextField(
+    domain = AnyTextField(
         required=False,
         allow_blank=True,
         max_length=2048,
@@ -92,7 +81,7 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
     max_depth = serializers.IntegerField(
         required=False, min_value=0, help_text="0 = root pages only."
     )
-    path_prefix = QueryTextField(
+    path_prefix = AnyTextField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
@@ -100,7 +89,7 @@ class PageFilterQuerySerializer(WindowQuerySerializer):
         help_text="Segment-aligned: /blog matches /blog and /blog/post, not /blogger (blog reads "
         "as /blog).",
     )
-    search = QueryTextField(
+    search = AnyTextField(
         required=False,
         allow_blank=True,
         trim_whitespace=False,
@@ -237,7 +226,7 @@ class SitemapPageListSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     offset = serializers.IntegerField()
     limit = serializers.IntegerField()
-    domain = QueryTextField()
+    domain = AnyTextField()
     last_crawl_completed = serializers.DateTimeField(allow_null=True)
     items = SitemapPageSerializer(many=True)
 
